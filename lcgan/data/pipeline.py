@@ -1,0 +1,114 @@
+"""One call from a tile source to a ready ``tf.data.Dataset`` of training samples.
+
+source tiles -> (repeat) -> shuffle -> random crop -> identical flips/rotations of rgb and
+landcover -> rgb to [-1, 1] -> batch -> :func:`~lcgan.data.samples.build_samples` -> prefetch.
+
+Every random choice is a stateless op keyed by ``seed`` and the position in the stream (tile or
+batch index), so the same seed gives the same batches, whatever the parallelism.
+
+Example:
+    >>> from lcgan.data import make_dataset, sample_source
+    >>> dataset = make_dataset(sample_source(), task="mixlc", image_size=256, batch_size=8,
+    ...                        square_size=(64, 128))
+    >>> batch = next(iter(dataset))  # rgb, landcover, landcover_ids, mask, target
+"""
+
+from __future__ import annotations
+
+import random
+
+import tensorflow as tf
+
+from lcgan.data.samples import sample_builder
+
+
+def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=None, augment=True,
+                 shuffle_buffer=64, repeat=True, build=True, **task_options) -> tf.data.Dataset:
+    """Build the training pipeline of ``task`` from a tile source.
+
+    Args:
+        source: a :class:`~lcgan.data.sources.TileSource` (anything with ``as_dataset()`` and,
+            unless ``num_classes`` is given, ``legend``).
+        task: ``"mixlc"`` or ``"inpaint"`` (see :func:`~lcgan.data.samples.sample_builder`).
+        image_size: side of the square training crops, in pixels. Every tile must be at least
+            this large.
+        batch_size: samples per batch (the last partial batch is dropped; mixlc needs >= 2).
+        seed: an int, or None for a different stream on every call.
+        num_classes: depth of the one-hot landcover (default ``source.legend.num_classes``).
+        augment: apply a random flip and a random multiple of 90 degrees rotation, identical for
+            rgb and landcover.
+        shuffle_buffer: tiles held by the shuffle buffer.
+        repeat: cycle over the source forever.
+        build: deliver model-ready samples; False delivers raw batches
+            ``{"rgb": (B, S, S, 3) float32 in [-1, 1], "landcover_ids": (B, S, S) int32}`` so
+            that a train step builds the samples on the accelerator with
+            ``sample_builder(task, num_classes=..., **task_options)``.
+        **task_options: options of ``task`` (validated even when ``build`` is False).
+
+    Returns:
+        ``tf.data.Dataset`` of dicts with static shapes: model-ready (``rgb``, ``landcover``
+        one-hot, ``landcover_ids``, ``mask``, ``target``; see
+        :func:`~lcgan.data.samples.build_samples`) or raw batches.
+
+    Raises:
+        ValueError: bad ``task``, task option, ``image_size``, ``batch_size`` or ``seed``, or a
+            square/patch larger than ``image_size``.
+        tf.errors.InvalidArgumentError: while iterating, when a tile is smaller than
+            ``image_size`` (the message names ``image_size`` and gives the tile's size).
+    """
+    if num_classes is None:
+        num_classes = source.legend.num_classes
+    builder = sample_builder(task, num_classes=num_classes, **task_options)
+    for name, value, least in (("image_size", image_size, 1), ("batch_size", batch_size, 1),
+                               ("shuffle_buffer", shuffle_buffer, 1)):
+        if not isinstance(value, int) or value < least:
+            raise ValueError(f"`{name}` must be an int >= {least}. Received: {value!r}")
+    if task == "mixlc" and batch_size < 2:
+        raise ValueError(f"Task 'mixlc' pairs each sample with another one of its batch, so "
+                         f"`batch_size` must be >= 2. Received: {batch_size}")
+    if seed is None:
+        seed = random.getrandbits(31)
+    if not isinstance(seed, int):
+        raise ValueError(f"`seed` must be an int or None. Received: {seed!r}")
+    tile_seed, batch_seed = tf.unstack(tf.random.experimental.stateless_split([seed, 0], 2))
+
+    def prepare(index, tile):
+        key = tf.random.experimental.stateless_fold_in(tile_seed, index)
+        return _crop_and_augment(tile, image_size, key, augment)
+
+    def build_batch(index, batch):
+        return builder(batch, tf.random.experimental.stateless_fold_in(batch_seed, index))
+
+    dataset = source.as_dataset()
+    if repeat:
+        dataset = dataset.repeat()
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed).enumerate()
+    dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size, drop_remainder=True)
+    if build:
+        dataset = dataset.enumerate().map(build_batch, num_parallel_calls=tf.data.AUTOTUNE)
+    else:  # trace once so that options that depend on the crop size are checked now
+        tf.function(builder).get_concrete_function(dataset.element_spec,
+                                                   tf.TensorSpec([2], tf.int64))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _crop_and_augment(tile, image_size, seed, augment):
+    """One tile -> ``{"rgb": (S, S, 3) float32 in [-1, 1], "landcover_ids": (S, S) int32}``."""
+    # rgb and landcover travel as one (H, W, 4) tensor so they get the very same crop and moves.
+    landcover = tf.cast(tile["landcover"], tf.int32)[..., None]
+    stack = tf.concat([tf.cast(tile["rgb"], tf.int32), landcover], axis=-1)  # (H, W, 4)
+    tile_shape = tf.shape(stack)[:2]
+    check = tf.debugging.assert_greater_equal(
+        tile_shape, image_size,
+        message=f"`image_size` {image_size} is larger than a tile of the source; every tile "
+                f"must be at least {image_size} x {image_size}. Tile (height, width):")
+    crop_seed, flip_seed, turn_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+    with tf.control_dependencies([check]):
+        stack = tf.image.stateless_random_crop(stack, [image_size, image_size, 4], crop_seed)
+    if augment:  # a flip and 0-3 quarter turns: all 8 symmetries of the square, equally likely
+        stack = tf.image.stateless_random_flip_left_right(stack, flip_seed)
+        turns = tf.random.stateless_uniform([], turn_seed, minval=0, maxval=4, dtype=tf.int32)
+        stack = tf.ensure_shape(tf.image.rot90(stack, turns), [image_size, image_size, 4])
+    rgb = tf.cast(stack[..., :3], tf.float32) / 127.5 - 1.0  # (S, S, 3) in [-1, 1]
+    return {"rgb": rgb, "landcover_ids": stack[..., 3]}

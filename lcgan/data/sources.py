@@ -1,0 +1,330 @@
+"""Tile sources: each yields aligned ``(rgb uint8 (H, W, 3), landcover int32 (H, W))`` pairs.
+
+Landcover ids are ``0 .. legend.num_classes - 1`` and :data:`~lcgan.data.legend.IGNORE` (-1)
+where a pixel has no class (unannotated, nodata). Tiles of one source may differ in size.
+
+Example:
+    >>> source = sample_source()  # the bundled Dubai tiles
+    >>> rgb, landcover = next(source.tiles())  # (H, W, 3) uint8, (H, W) int32
+    >>> ds = source.as_dataset()  # {"rgb": (H, W, 3) uint8, "landcover": (H, W) int32}
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import pathlib
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from lcgan.data import raster, synthetic
+from lcgan.data.legend import IGNORE, Legend, sample_legend
+from lcgan.errors import DataError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+
+
+class TileSource(abc.ABC):
+    """Base class of tile sources.
+
+    Attributes:
+        legend: the :class:`~lcgan.data.legend.Legend` of the landcover ids.
+    """
+
+    legend: Legend
+
+    @abc.abstractmethod
+    def __len__(self) -> int:
+        """Number of tiles."""
+
+    @abc.abstractmethod
+    def tiles(self):
+        """Iterate over ``(rgb (H, W, 3) uint8, landcover (H, W) int32)`` numpy pairs."""
+
+    def as_dataset(self):
+        """The tiles as a ``tf.data.Dataset`` of dicts ``{"rgb": (H, W, 3) uint8,
+        "landcover": (H, W) int32}`` (spatial dimensions unknown)."""
+        import tensorflow as tf
+
+        signature = {"rgb": tf.TensorSpec((None, None, 3), tf.uint8),
+                     "landcover": tf.TensorSpec((None, None), tf.int32)}
+        return tf.data.Dataset.from_generator(
+            lambda: ({"rgb": rgb, "landcover": lc} for rgb, lc in self.tiles()),
+            output_signature=signature)
+
+
+def _read_image(path: pathlib.Path) -> Image.Image:
+    try:
+        image = Image.open(path)
+        image.load()
+    except (UnidentifiedImageError, OSError) as err:
+        raise DataError(f"Cannot read image file {path}: {err}") from err
+    return image
+
+
+class FolderSource(TileSource):
+    """A folder of image/mask pairs read with PIL.
+
+    Two layouts are recognised (the first wins if the folder holds any ``images`` folder):
+
+    * nested: ``ROOT/**/images/NAME.(jpg|jpeg|png|tif|tiff)`` with ``masks/NAME.png`` next to
+      that ``images`` folder (the layout of the bundled sample);
+    * flat: ``ROOT/**/NAME.(jpg|jpeg|png|tif|tiff)`` with ``NAME_mask.png`` in the same folder.
+
+    Masks are colour-coded (RGB, RGBA or palette PNG, mapped by ``legend.ids_from_colors``) or
+    index masks (single channel, raw codes mapped by ``legend.ids_from_values``). Images are 8-bit
+    RGB or grey (JPEG, PNG, TIFF); for multiband or 16-bit rasters use :class:`GeoTiffSource`.
+
+    Args:
+        root: the folder.
+        legend: a Legend; default: ``ROOT/legend.json``.
+
+    Raises:
+        DataError: ``root`` is missing or holds no pairs, an image has no mask, or (while
+            reading) a file is unreadable or an image and its mask differ in size.
+        LegendError: no legend given nor found, or (while reading) a mask holds colours or
+            values not in the legend.
+    """
+
+    def __init__(self, root, legend: Legend | None = None):
+        self.root = pathlib.Path(root)
+        if not self.root.is_dir():
+            raise DataError(f"Tile folder not found: {self.root}")
+        self.legend = Legend.from_json(self.root / "legend.json") if legend is None else legend
+        self.pairs = self._discover()
+
+    def _discover(self) -> list[tuple[pathlib.Path, pathlib.Path]]:
+        images = sorted(p for p in self.root.rglob("*")
+                        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        nested = [p for p in images if p.parent.name == "images"]
+        if nested:
+            pairs = [(p, p.parent.parent / "masks" / f"{p.stem}.png") for p in nested]
+        else:
+            pairs = [(p, p.with_name(f"{p.stem}_mask.png"))
+                     for p in images if not p.stem.endswith("_mask")]
+        if not pairs:
+            raise DataError(f"No image/mask pairs in {self.root}. Expected images/NAME.jpg with "
+                            f"masks/NAME.png, or NAME.jpg with NAME_mask.png.")
+        for image, mask in pairs:
+            if not mask.is_file():
+                raise DataError(f"Image {image} has no mask: expected {mask}.")
+        return pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def read_pair(self, image_path, mask_path) -> tuple[np.ndarray, np.ndarray]:
+        """Read one pair: ``(rgb (H, W, 3) uint8, landcover (H, W) int32)``."""
+        image, mask = _read_image(image_path), _read_image(mask_path)
+        if image.size != mask.size:
+            raise DataError(f"Image {image_path} is {image.size[0]} x {image.size[1]} (w x h) but "
+                            f"its mask {mask_path} is {mask.size[0]} x {mask.size[1]}.")
+        if image.mode not in ("RGB", "RGBA", "L", "P"):
+            raise DataError(f"Image {image_path} has mode {image.mode!r}; expected 8-bit RGB or "
+                            f"grey (use GeoTiffSource for multiband or 16-bit rasters).")
+        rgb = np.asarray(image.convert("RGB"))
+        if mask.mode in ("RGB", "RGBA", "P"):
+            return rgb, self.legend.ids_from_colors(np.asarray(mask.convert("RGB")),
+                                                    source=str(mask_path))
+        if mask.mode in ("L", "I", "I;16"):
+            return rgb, self.legend.ids_from_values(np.asarray(mask), source=str(mask_path))
+        raise DataError(f"Mask {mask_path} has mode {mask.mode!r}; expected a colour (RGB or "
+                        f"palette) or an index (single-channel 8/16/32-bit) PNG.")
+
+    def tiles(self):
+        for image_path, mask_path in self.pairs:
+            yield self.read_pair(image_path, mask_path)
+
+
+def sample_source() -> FolderSource:
+    """The bundled real Dubai aerial tiles (CC0) with their 6-class legend."""
+    return FolderSource(pathlib.Path(__file__).parent / "sample", legend=sample_legend())
+
+
+class SyntheticSource(TileSource):
+    """Procedural tiles from :mod:`lcgan.data.synthetic` (blobs, a river, roads; textured RGB).
+
+    Tile ``i`` depends only on ``(seed, i)``, so every pass yields the same tiles.
+
+    Args:
+        num_tiles: number of tiles.
+        tile_size: int or (height, width).
+        seed: None (a random seed drawn once, at construction) or an int.
+    """
+
+    def __init__(self, num_tiles: int = 16, tile_size=64, *, seed=None):
+        if num_tiles < 1:
+            raise ValueError(f"`num_tiles` must be >= 1. Received {num_tiles}.")
+        self.tile_size = _pair_of_sizes(tile_size)
+        self.num_tiles = num_tiles
+        self.seed = int(np.random.default_rng().integers(2**31)) if seed is None else int(seed)
+        self.legend = synthetic.synthetic_legend()
+
+    def __len__(self) -> int:
+        return self.num_tiles
+
+    def tiles(self):
+        for i in range(self.num_tiles):
+            yield synthetic.synthetic_tile(*self.tile_size, seed=(self.seed, i))
+
+
+def _pair_of_sizes(tile_size) -> tuple[int, int]:
+    size = (tile_size, tile_size) if np.isscalar(tile_size) else tuple(tile_size)
+    if len(size) != 2 or min(size) < 1:
+        raise ValueError(f"`tile_size` must be a positive int or (height, width). "
+                         f"Received {tile_size}.")
+    return int(size[0]), int(size[1])
+
+
+def _nodata_mask(array: np.ndarray, nodata) -> np.ndarray:
+    """(bands, h, w) -> (h, w) bool, True where any band is ``nodata`` (or NaN)."""
+    missing = np.zeros(array.shape[1:], bool)
+    if array.dtype.kind == "f":
+        missing |= np.isnan(array).any(0)
+    if nodata is not None and not np.isnan(nodata):
+        missing |= (array == nodata).any(0)
+    return missing
+
+
+class GeoTiffSource(TileSource):
+    """Tiles read in windows from aligned (rgb or multiband, landcover) GeoTIFF pairs.
+
+    Windows of ``tile_size`` step over each raster by ``stride`` (the last row and column of
+    windows is moved back inside the raster, so the edge is covered). Pixels that are nodata in
+    the landcover raster (its nodata value or ``legend.ignore_value``) or in any rgb band get the
+    id IGNORE (and rgb nodata pixels are 0); windows with a larger nodata fraction than ``max_nodata_fraction`` are
+    skipped, so by default nodata is never training content. The rasters are scanned once,
+    window by window, at construction: memory use is bounded by one window.
+
+    Args:
+        pairs: an rgb raster path (then give ``landcover_path``) or a list of
+            ``(rgb_path, landcover_path)`` pairs.
+        landcover_path: the landcover raster of a single rgb path.
+        legend: maps the landcover raster's raw values to ids (``Legend(values=...)``).
+        tile_size: int or (height, width) window size.
+        stride: window step (default: ``tile_size``, no overlap).
+        bands: three 1-based band numbers of the rgb raster, in red, green, blue order.
+        scaling: how to turn the bands into uint8: None (the raster must be uint8), or
+            ``("factor", f)`` for ``clip(x * f, 0, 255)`` (e.g. ``255 * 3.5 / 10000`` for
+            Sentinel-2 L1C digital numbers, ``255 * 3.5`` for float reflectance), or
+            ``("percentile", lo, hi)`` for a per-band linear stretch between the ``lo`` and
+            ``hi`` percentiles of the valid pixels of up to 16 windows spread over the data.
+        max_nodata_fraction: largest tolerated fraction of nodata pixels in a window.
+
+    Raises:
+        DataError: a file is missing or unreadable, has too few bands, the landcover raster
+            has more than one band, a raster is smaller than ``tile_size``, or no window
+            qualifies (names the files).
+        RasterMismatchError: a pair differs in CRS, transform or size (names both files).
+        LegendError: the landcover raster holds values not in the legend.
+        ValueError: a bad ``bands``, ``scaling``, ``tile_size`` or ``stride``.
+    """
+
+    def __init__(self, pairs, landcover_path=None, *, legend: Legend, tile_size=256, stride=None,
+                 bands=(1, 2, 3), scaling=None, max_nodata_fraction: float = 0.0):
+        if landcover_path is not None:
+            pairs = [(pairs, landcover_path)]
+        elif isinstance(pairs, (str, os.PathLike)):
+            raise ValueError(f"Give `landcover_path` with the single rgb raster {pairs}.")
+        self.pairs = [(os.fspath(rgb), os.fspath(lc)) for rgb, lc in pairs]
+        if not self.pairs:
+            raise ValueError("`pairs` must hold at least one (rgb_path, landcover_path) pair.")
+        self.bands = tuple(int(b) for b in bands)
+        if len(self.bands) != 3:
+            raise ValueError(f"`bands` must name three bands (red, green, blue). Received {bands}.")
+        self.tile_size = _pair_of_sizes(tile_size)
+        self.stride = self.tile_size if stride is None else _pair_of_sizes(stride)
+        if not 0.0 <= max_nodata_fraction <= 1.0:
+            raise ValueError(f"`max_nodata_fraction` must be in [0, 1]. "
+                             f"Received {max_nodata_fraction}.")
+        self.max_nodata_fraction = max_nodata_fraction
+        self.legend = legend
+        self._profiles = [self._check_pair(rgb, lc) for rgb, lc in self.pairs]
+        self.windows = [(i, r, c) for i in range(len(self.pairs)) for r, c in self._scan(i)]
+        if not self.windows:
+            raise DataError(f"No {self.tile_size[0]} x {self.tile_size[1]} window of {self.pairs} "
+                            f"has a nodata fraction <= {max_nodata_fraction}.")
+        self._scale = self._make_scaling(scaling)
+
+    def _check_pair(self, rgb_path, landcover_path) -> tuple[dict, dict]:
+        rgb, landcover = raster.check_aligned(rgb_path, landcover_path)
+        if rgb["count"] < max(self.bands):
+            raise DataError(f"{rgb_path} has {rgb['count']} band(s); `bands` {self.bands} needs "
+                            f"at least {max(self.bands)}.")
+        if landcover["count"] != 1:
+            raise DataError(f"Landcover raster {landcover_path} must have 1 band. "
+                            f"Received {landcover['count']}.")
+        if rgb["height"] < self.tile_size[0] or rgb["width"] < self.tile_size[1]:
+            raise DataError(f"{rgb_path} is {rgb['height']} x {rgb['width']}, smaller than "
+                            f"`tile_size` {self.tile_size}.")
+        return rgb, landcover
+
+    def _grid(self, index: int):
+        profile = self._profiles[index][0]
+        for size, step, extent in zip(self.tile_size, self.stride, (profile["height"],
+                                                                     profile["width"])):
+            count = -(-(extent - size) // step) + 1  # windows, rounding up to cover the edge
+            yield [min(k * step, extent - size) for k in range(count)]
+
+    def _read_window(self, index: int, row: int, col: int, rgb=True):
+        """Read one window: ``(bands (3, h, w) raw or None, landcover ids (h, w) int32)``."""
+        (rgb_path, lc_path), (rgb_profile, lc_profile) = self.pairs[index], self._profiles[index]
+        h, w = self.tile_size
+        with raster.RasterReader(lc_path) as src:
+            raw = src.read(row, col, h, w)
+        missing = _nodata_mask(raw, lc_profile["nodata"])
+        codes = np.where(missing, self.legend.classes[0].value, raw[0]).astype(np.int64)
+        ids = self.legend.ids_from_values(codes, source=f"{lc_path} window ({row}, {col})")
+        bands = None
+        if rgb or rgb_profile["nodata"] is not None or rgb_profile["dtype"].startswith("float"):
+            with raster.RasterReader(rgb_path) as src:
+                bands = src.read(row, col, h, w, bands=self.bands)
+            missing |= _nodata_mask(bands, rgb_profile["nodata"])
+        return bands, np.where(missing, IGNORE, ids).astype(np.int32)
+
+    def _scan(self, index: int):
+        rows, cols = self._grid(index)
+        limit = self.max_nodata_fraction * self.tile_size[0] * self.tile_size[1]
+        for row in rows:
+            for col in cols:
+                _, ids = self._read_window(index, row, col, rgb=False)
+                if (ids == IGNORE).sum() <= limit:
+                    yield row, col
+
+    def _make_scaling(self, scaling):
+        """Return a function (3, h, w) raw bands -> (3, h, w) float in 0..255 (or None for uint8)."""
+        dtypes = {profile[0]["dtype"] for profile in self._profiles}
+        if scaling is None:
+            if dtypes != {"uint8"}:
+                raise ValueError(f"The rgb rasters of {self.pairs} hold {sorted(dtypes)}; give "
+                                 f"`scaling`, e.g. ('percentile', 2, 98) or ('factor', 0.0255).")
+            return None
+        kind, *params = scaling
+        if kind == "factor" and len(params) == 1:
+            return lambda bands: bands.astype(np.float32) * params[0]
+        if kind == "percentile" and len(params) == 2 and 0 <= params[0] < params[1] <= 100:
+            step = max(1, len(self.windows) // 16)
+            samples = []
+            for index, row, col in self.windows[::step]:
+                bands, ids = self._read_window(index, row, col)
+                samples.append(bands[:, ids != IGNORE])
+            samples = np.concatenate(samples, 1)
+            if not samples.size:
+                raise DataError(f"No valid pixels in {self.pairs} to compute `scaling` {scaling}.")
+            lo, hi = np.percentile(samples, params, axis=1)[..., None, None]
+            span = np.maximum(hi - lo, 1e-12)
+            return lambda bands: (bands.astype(np.float32) - lo) / span * 255
+        raise ValueError(f"`scaling` must be None, ('factor', f) or ('percentile', lo, hi) with "
+                         f"0 <= lo < hi <= 100. Received {scaling}.")
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def tiles(self):
+        for index, row, col in self.windows:
+            bands, ids = self._read_window(index, row, col)
+            values = bands if self._scale is None else self._scale(bands)
+            rgb = np.clip(np.round(np.nan_to_num(values)), 0, 255).astype(np.uint8)
+            rgb[:, _nodata_mask(bands, self._profiles[index][0]["nodata"])] = 0
+            yield rgb.transpose(1, 2, 0), ids
