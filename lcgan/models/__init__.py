@@ -11,7 +11,7 @@ __getattr__ = lazy_exports(__name__, {
     "unet_generator": "lcgan.models.unet",
     "dual_branch_generator": "lcgan.models.dual_branch",
     "patch_discriminator": "lcgan.models.discriminators",
-    "local_global_discriminator": "lcgan.models.discriminators",
+    "local_global_discriminator": "lcgan.models.local_global",
     "acgan_discriminator": "lcgan.models.discriminators",
     "select_inputs": "lcgan.models.blocks",
     "segmenter": "lcgan.models.segmenter",

@@ -1,0 +1,61 @@
+"""Helpers shared by the test modules (import as ``from helpers import ...``; tests/ is on sys.path
+because tests/conftest.py lives there)."""
+
+import keras
+import numpy as np
+
+
+def assert_save_load_roundtrip(model, inputs, tmp_path, *, atol=1e-6):
+    """Save ``model`` as ``.keras``, reload it, and assert it gives the same outputs on ``inputs``.
+
+    Both models are called in inference mode (``training=False``), so dropout and batch statistics
+    do not differ between the calls.
+
+    Args:
+        model: A Keras model whose custom objects are registered (serialisable).
+        inputs: What ``model`` is called with (a tensor, or a dict of named inputs).
+        tmp_path: pytest's ``tmp_path``; the file is ``tmp_path / f"{model.name}.keras"``.
+        atol: Absolute tolerance of the comparison (outputs must otherwise be identical).
+
+    Returns:
+        The reloaded model.
+    """
+    expected = model(inputs, training=False)
+    path = tmp_path / f"{model.name}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    actual = loaded(inputs, training=False)
+    keras.tree.assert_same_structure(expected, actual)
+    for want, got in zip(keras.tree.flatten(expected), keras.tree.flatten(actual)):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want),
+                                   rtol=0, atol=atol)
+    assert type(loaded) is type(model)
+    return loaded
+
+
+def random_inputs(model, *, batch=1, seed=0):
+    """Random inputs for a model with named inputs ``rgb``, ``landcover`` and/or ``mask``.
+
+    ``rgb`` is uniform in [-1, 1], ``landcover`` a one-hot of random class ids, ``mask`` ones inside
+    a random square covering a quarter of the side, zeros elsewhere. Shapes follow ``model.inputs``.
+
+    Returns:
+        ``{name: float32 np.ndarray of shape (batch, H, W, C)}`` for each input of ``model``.
+    """
+    rng = np.random.default_rng(seed)
+    inputs = {}
+    for tensor in model.inputs:
+        height, width, channels = tensor.shape[1:]
+        if tensor.name == "landcover":
+            ids = rng.integers(0, channels, (batch, height, width))
+            inputs["landcover"] = np.eye(channels, dtype="float32")[ids]
+        elif tensor.name == "mask":
+            side = max(height // 4, 1)
+            mask = np.zeros((batch, height, width, 1), "float32")
+            for sample in mask:
+                top, left = rng.integers(0, height - side + 1), rng.integers(0, width - side + 1)
+                sample[top:top + side, left:left + side] = 1.0
+            inputs["mask"] = mask
+        else:
+            inputs[tensor.name] = rng.uniform(-1, 1, (batch, height, width, channels)).astype("float32")
+    return inputs
