@@ -5,7 +5,7 @@ from lcgan._lazy import lazy_exports
 __all__ = [
     "IGNORE", "Legend", "sample_legend",
     "TileSource", "FolderSource", "GeoTiffSource", "SyntheticSource", "TfdsSource", "sample_source",
-    "build_tfds", "mixed_square", "masked_class", "build_samples", "make_dataset",
+    "build_tfds", "mixed_square", "masked_class", "build_samples", "sample_builder", "make_dataset",
 ]
 
 __getattr__ = lazy_exports(__name__, {
@@ -22,5 +22,6 @@ __getattr__ = lazy_exports(__name__, {
     "mixed_square": "lcgan.data.samples",
     "masked_class": "lcgan.data.samples",
     "build_samples": "lcgan.data.samples",
+    "sample_builder": "lcgan.data.samples",
     "make_dataset": "lcgan.data.pipeline",
 })

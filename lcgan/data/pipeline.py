@@ -23,7 +23,7 @@ from lcgan.data.samples import sample_builder
 
 
 def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=None, augment=True,
-                 shuffle_buffer=64, repeat=True, build=True, **task_options) -> tf.data.Dataset:
+                 shuffle_buffer=64, repeat=True, build=True, cache=False, **task_options) -> tf.data.Dataset:
     """Build the training pipeline of ``task`` from a tile source.
 
     Args:
@@ -43,6 +43,8 @@ def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=No
             ``{"rgb": (B, S, S, 3) float32 in [-1, 1], "landcover_ids": (B, S, S) int32}`` so
             that a train step builds the samples on the accelerator with
             ``sample_builder(task, num_classes=..., **task_options)``.
+        cache: keep the decoded tiles in memory after the first pass (for small sources such
+            as the bundled sample, about 3.5 MB per 800 x 650 tile; decoding is the slowest stage).
         **task_options: options of ``task`` (validated even when ``build`` is False).
 
     Returns:
@@ -80,6 +82,8 @@ def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=No
         return builder(batch, tf.random.experimental.stateless_fold_in(batch_seed, index))
 
     dataset = source.as_dataset()
+    if cache:
+        dataset = dataset.cache()
     if repeat:
         dataset = dataset.repeat()
     dataset = dataset.shuffle(shuffle_buffer, seed=seed).enumerate()

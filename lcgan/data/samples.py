@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import tensorflow as tf
@@ -89,10 +90,11 @@ def mixed_square(rgb_a, lc_a, rgb_b, lc_b, *, size, centered=False, seed=None) -
     batch, height, width = _dims(lc_a)
     side_range = _size_range(size, "size", height, width)
     top, left, side = _random_squares(as_seed(seed), batch, 1, side_range, height, width, centered)
-    inside = _spans(top, side, height)[:, 0, :, None] & _spans(left, side, width)[:, 0, None, :]
+    in_rows, in_cols = _spans(top, side, height)[:, 0], _spans(left, side, width)[:, 0]  # (B, H/W)
+    inside = in_rows[:, :, None] & in_cols[:, None, :]  # (B, H, W)
     return {
-        "rgb_ab": tf.where(inside[..., None], rgb_b, rgb_a),
-        "lc_ab": tf.where(inside, lc_b, lc_a),
+        "rgb_ab": _paste_square(in_rows, in_cols, rgb_b, rgb_a),
+        "lc_ab": _paste_square(in_rows, in_cols, lc_b, lc_a),
         "mask": tf.cast(inside[..., None], tf.float32),
     }
 
@@ -162,11 +164,17 @@ def masked_class(rgb, lc, *, num_patches, patch_size, seed=None, exclude_classes
     winner = tf.reduce_min(tf.where(counts == best, class_ids, tf.shape(counts)[-1]), axis=-1)
     winner = tf.where(found, winner, IGNORE)  # (B, P); IGNORE: nothing masked
 
-    in_patch = in_rows[..., :, None] & in_cols[..., None, :]  # (B, P, H, W)
-    is_winner = (lc[:, None] == winner[..., None, None]) & found[..., None, None]
-    removed = tf.reduce_any(in_patch & is_winner, axis=1)[..., None]  # (B, H, W, 1)
+    # Pixels to remove: M[b, h, w, k] counts the patches over (h, w) that mask class k.
+    winner_hot = tf.one_hot(winner, num_classes)[:, :, None]  # (B, P, 1, K); IGNORE -> zeros
+    cols_by_class = tf.cast(in_cols, tf.float32)[..., None] * winner_hot  # (B, P, W, K)
+    rows_t = tf.transpose(tf.cast(in_rows, tf.float32), [0, 2, 1])  # (B, H, P)
+    by_class = tf.matmul(rows_t, tf.reshape(cols_by_class, [batch, num_patches, -1]))  # (B, H, W*K)
+    by_class = tf.reshape(by_class, _shape(one_hot))  # (B, H, W, K)
+    removed = tf.reduce_sum(by_class * one_hot, axis=-1, keepdims=True) > 0  # (B, H, W, 1)
+    # Broadcasting over the 3 channels is slow on CPUs; a rank-1 matmul expands the mask instead.
+    keep = tf.matmul(1.0 - tf.cast(removed, rgb.dtype), tf.ones([1, rgb.shape[-1]], rgb.dtype))
     return {
-        "rgb_masked": tf.where(removed, tf.cast(fill_value, rgb.dtype), rgb),
+        "rgb_masked": rgb * keep + tf.cast(fill_value, rgb.dtype) * (1.0 - keep),
         "mask": tf.cast(removed, tf.float32),
         "boxes": tf.stack([top, left, top + side, left + side], axis=-1),
         "classes": winner,
@@ -305,6 +313,25 @@ def _random_squares(seed, batch, count, side_range, height, width, centered):
     return offset(row_seed, height - side + 1), offset(col_seed, width - side + 1), side
 
 
+def _paste_square(in_rows, in_cols, inside, outside):
+    """``where(square, inside, outside)`` for (B, H, W, ...) tensors, the square given by its
+    (B, H) row and (B, W) column spans.
+
+    Selects on a (B, H, W * C) view: broadcasting over a small channel axis is slow on CPUs.
+    """
+    channels = math.prod(inside.shape[3:])
+    square = in_rows[:, :, None] & tf.repeat(in_cols, channels, axis=-1)[:, None, :]  # (B, H, W*C)
+    flat = _shape(inside)[:2] + [-1]
+    pasted = tf.where(square, tf.reshape(inside, flat), tf.reshape(outside, flat))
+    return tf.reshape(pasted, _shape(inside))
+
+
+def _shape(x):
+    """Shape of ``x`` as a list: static ints where known, else scalar tensors."""
+    dynamic = tf.shape(x)
+    return [dynamic[i] if n is None else n for i, n in enumerate(x.shape.as_list())]
+
+
 def _spans(start, side, length):
     """(B, P) intervals -> (B, P, length) bool, True on ``start <= i < start + side``."""
     coords = tf.range(length)
@@ -315,8 +342,7 @@ def _dims(lc):
     """(B, H, W) of a landcover batch: static ints where known, else scalar tensors."""
     if lc.shape.rank != 3:
         raise ValueError(f"Landcover must be a (B, H, W) batch of ids. Received shape {lc.shape}.")
-    dynamic = tf.shape(lc)
-    return tuple(dynamic[i] if n is None else n for i, n in enumerate(lc.shape.as_list()))
+    return tuple(_shape(lc))
 
 
 def _min_side(ids, name):

@@ -31,10 +31,11 @@ def _take(dataset, count):
 
 
 @pytest.mark.parametrize("task", ["mixlc", "inpaint"])
-def test_same_seed_gives_same_batches(task):
+def test_same_seed_gives_same_batches_with_or_without_cache(task):
     source = SyntheticSource(num_tiles=5, tile_size=40, seed=0)
     options = dict(task=task, image_size=32, batch_size=2, shuffle_buffer=4)
-    first, again = (_take(make_dataset(source, seed=5, **options), 3) for _ in range(2))
+    first, again = (_take(make_dataset(source, seed=5, cache=cache, **options), 3)
+                    for cache in (False, True))
     other = _take(make_dataset(source, seed=6, **options), 3)
     for batch, same in zip(first, again):
         for key in batch:
