@@ -1,0 +1,245 @@
+"""LandcoverGAN: trains a landcover-conditioned generator against a discriminator with ``fit``.
+
+Each ``train_step`` updates the discriminator, then the generator, then the generator's EMA copy.
+Batches are MODEL-READY dicts (``rgb``, ``landcover``, ``landcover_ids``, ``mask``, ``target``; see
+``lcgan.data.build_samples``) or raw tile batches turned into samples inside the step by
+``sample_builder(batch, seed)``, so that work runs on the accelerator.
+
+Reported metrics (the names are stable):
+
+=============  ==============================================================================
+``d_loss``     discriminator total: adversarial + ``acgan_weight`` * ``d_acgan``
+``d_real``     mean discriminator score on real images
+``d_fake``     mean discriminator score on generated images
+``d_acgan``    ACGAN cross-entropy on real images (ACGAN discriminators only)
+``g_loss``     generator total: weighted sum of the terms below
+``g_l1``       masked L1 between output and target (inside/outside weights applied)
+``g_gan``      generator adversarial loss
+``g_feature``  VGG feature loss (when a ``feature_loss`` is given)
+``g_acgan``    ACGAN cross-entropy on generated images (ACGAN discriminators only)
+``masked_l1``  ``evaluate`` only: mean |output - target| inside the mask (EMA generator if any)
+``psnr``       ``evaluate`` only: PSNR in dB of the output (EMA generator if any)
+=============  ==============================================================================
+
+Example:
+    >>> gan = LandcoverGAN(generator, discriminator, l1_weight=100.0, ema_decay=0.999)
+    >>> gan.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    ...             d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    >>> gan.fit(dataset, epochs=10, steps_per_epoch=100)
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from lcgan import losses
+from lcgan.ema import ema_copy, update_ema
+from lcgan.models.blocks import select_inputs
+
+TRAIN_METRICS = ("d_loss", "d_real", "d_fake", "d_acgan", "g_loss", "g_l1", "g_gan", "g_feature",
+                 "g_acgan")
+EVAL_METRICS = ("masked_l1", "psnr")
+
+
+def _average(per_example):
+    """(B,) -> scalar divided by the global batch size (sums correctly across replicas)."""
+    return tf.nn.compute_average_loss(ops.cast(per_example, "float32"))
+
+
+class LandcoverGAN(keras.Model):
+    """Conditional GAN trainer for any lcgan generator / discriminator pair.
+
+    Args:
+        generator: model with named inputs ``rgb``, ``landcover`` (and ``mask``), output (B,H,W,3).
+        discriminator: model with inputs among ``rgb``, ``landcover``, ``mask`` returning raw patch
+            scores (B,h,w,1), or a dict ``{"patch": ..., "classes": (B,H,W,K) logits}`` (ACGAN).
+        l1_weight: weight of the masked L1 term.
+        gan_weight: weight of the generator adversarial term.
+        feature_weight: weight of the feature (perceptual) term; needs ``feature_loss``.
+        acgan_weight: weight of the ACGAN class terms; needs a dict-output discriminator.
+        l1_inside_weight: L1 weight of pixels inside the mask.
+        l1_outside_weight: L1 weight of pixels outside the mask.
+        gan_loss: ``"lsgan"`` (least squares) or ``"hinge"``.
+        feature_loss: callable ``(target, output) -> (B,)``, e.g. :class:`lcgan.losses.VGGFeatureLoss`.
+        ema_decay: decay of the generator's moving average copy, or None for no copy.
+        sample_builder: callable ``(raw_batch, seed) -> model-ready dict`` applied inside the step.
+        seed: int seed of the step's SeedGenerator (None: random).
+    """
+
+    def __init__(self, generator, discriminator, *, l1_weight=100.0, gan_weight=1.0,
+                 feature_weight=0.0, acgan_weight=0.0, l1_inside_weight=1.0,
+                 l1_outside_weight=1.0, gan_loss="lsgan", feature_loss=None, ema_decay=0.999,
+                 sample_builder=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        weights = dict(l1_weight=l1_weight, gan_weight=gan_weight, feature_weight=feature_weight,
+                       acgan_weight=acgan_weight, l1_inside_weight=l1_inside_weight,
+                       l1_outside_weight=l1_outside_weight)
+        for name, value in weights.items():
+            if value < 0:
+                raise ValueError(f"`{name}` must be >= 0. Received: {value}")
+        if gan_loss not in losses.GAN_LOSSES:
+            raise ValueError(f"`gan_loss` must be one of {losses.GAN_LOSSES}. Received: {gan_loss!r}")
+        if feature_weight > 0 and feature_loss is None:
+            raise ValueError(f"`feature_weight` is {feature_weight} but no `feature_loss` was "
+                             "given; pass feature_loss=VGGFeatureLoss(...) or feature_weight=0.")
+        self.acgan = isinstance(discriminator.output, dict)
+        if self.acgan and set(discriminator.output) != {"patch", "classes"}:
+            raise ValueError("A dict-output `discriminator` must return keys 'patch' and "
+                             f"'classes'. Received: {sorted(discriminator.output)}")
+        if acgan_weight > 0 and not self.acgan:
+            raise ValueError(f"`acgan_weight` is {acgan_weight} but `discriminator` "
+                             f"{discriminator.name!r} has no 'classes' output (use "
+                             "acgan_discriminator or acgan_weight=0).")
+        if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"`ema_decay` must be in [0, 1) or None. Received: {ema_decay}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.ema_generator = None if ema_decay is None else ema_copy(generator)
+        self.loss_weights = weights
+        self.gan_loss = gan_loss
+        self.feature_loss = feature_loss
+        self.ema_decay = ema_decay
+        self.sample_builder = sample_builder
+        self.seed_generator = keras.random.SeedGenerator(seed, name="train_seeds")
+        self.eval_seed_generator = keras.random.SeedGenerator(
+            None if seed is None else seed + 1, name="eval_seeds")
+        used = {"d_acgan": self.acgan, "g_acgan": self.acgan, "g_feature": feature_loss is not None}
+        self.train_metric_names = tuple(n for n in TRAIN_METRICS if used.get(n, True))
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in self.train_metric_names + EVAL_METRICS}
+        self.built = True  # the networks are built; the wrapper has no weights of its own
+
+    @property
+    def metrics(self):
+        """The Mean trackers Keras resets each epoch (train names, then ``masked_l1``, ``psnr``)."""
+        return list(self.trackers.values())
+
+    def compile(self, g_optimizer, d_optimizer, **kwargs):
+        """Set the two optimizers (wrapped for loss scaling under ``mixed_float16``).
+
+        Args:
+            g_optimizer: optimizer of the generator.
+            d_optimizer: optimizer of the discriminator.
+            **kwargs: passed to ``keras.Model.compile`` (e.g. ``jit_compile``, ``steps_per_execution``).
+        """
+        if keras.mixed_precision.dtype_policy().name == "mixed_float16":
+            g_optimizer, d_optimizer = (
+                opt if isinstance(opt, keras.optimizers.LossScaleOptimizer)
+                else keras.optimizers.LossScaleOptimizer(opt) for opt in (g_optimizer, d_optimizer))
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        # Keras sees the generator's optimizer (its iterations count steps for callbacks).
+        super().compile(optimizer=g_optimizer, **kwargs)
+        g_optimizer.build(self.generator.trainable_variables)
+        d_optimizer.build(self.discriminator.trainable_variables)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras' symbolic build: networks and optimizers are built in ``__init__``/``compile``.
+
+        (Keras 3.15 would reduce a dict batch across workers for it, which fails under
+        MultiWorkerMirroredStrategy.)
+        """
+
+    def call(self, inputs, training=False):
+        """Generate images for a model-ready batch dict: (B, H, W, 3) in [-1, 1]."""
+        return self.generator(select_inputs(self.generator, inputs), training=training)
+
+    def _prepare(self, data, seed_generator):
+        if self.sample_builder is None:
+            return data
+        return self.sample_builder(data, seed_generator.next())
+
+    def _discriminate(self, batch, rgb, training):
+        """Return (patch scores, class logits or None) of the discriminator on ``rgb``."""
+        scores = self.discriminator(select_inputs(self.discriminator, {**batch, "rgb": rgb}),
+                                    training=training)
+        if self.acgan:
+            return scores["patch"], scores["classes"]
+        return scores, None
+
+    def _discriminator_terms(self, batch, fake, training):
+        """Per-example discriminator terms {name: (B,)} and the total."""
+        real_scores, real_classes = self._discriminate(batch, batch["target"], training)
+        fake_scores, _ = self._discriminate(batch, fake, training)
+        adversarial = losses.discriminator_loss(real_scores, fake_scores, kind=self.gan_loss)
+        terms = {"d_real": ops.mean(ops.cast(real_scores, "float32"), axis=(1, 2, 3)),
+                 "d_fake": ops.mean(ops.cast(fake_scores, "float32"), axis=(1, 2, 3))}
+        if self.acgan:
+            terms["d_acgan"] = losses.acgan_loss(batch["landcover_ids"], real_classes)
+            adversarial = adversarial + self.loss_weights["acgan_weight"] * terms["d_acgan"]
+        terms["d_loss"] = adversarial
+        return terms
+
+    def _generator_terms(self, batch, fake, training):
+        """Per-example generator terms {name: (B,)} including the weighted total ``g_loss``."""
+        w = self.loss_weights
+        fake_scores, fake_classes = self._discriminate(batch, fake, training)
+        terms = {
+            "g_l1": losses.masked_l1(batch["target"], fake, batch.get("mask"),
+                                     inside_weight=w["l1_inside_weight"],
+                                     outside_weight=w["l1_outside_weight"]),
+            "g_gan": losses.generator_adversarial_loss(fake_scores, kind=self.gan_loss),
+        }
+        total = w["l1_weight"] * terms["g_l1"] + w["gan_weight"] * terms["g_gan"]
+        if self.feature_loss is not None:
+            terms["g_feature"] = self.feature_loss(batch["target"], fake)
+            total = total + w["feature_weight"] * terms["g_feature"]
+        if self.acgan:
+            terms["g_acgan"] = losses.acgan_loss(batch["landcover_ids"], fake_classes)
+            total = total + w["acgan_weight"] * terms["g_acgan"]
+        terms["g_loss"] = total
+        return terms
+
+    def _apply(self, tape, loss, variables, optimizer):
+        grads = tape.gradient(optimizer.scale_loss(loss), variables)
+        optimizer.apply(grads, variables)
+
+    def _train_discriminator(self, batch):
+        fake = self.generator(select_inputs(self.generator, batch), training=True)
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            terms = self._discriminator_terms(batch, ops.stop_gradient(fake), training=True)
+            loss = _average(terms["d_loss"])
+        self._apply(tape, loss, variables, self.d_optimizer)
+        return terms
+
+    def _train_generator(self, batch):
+        variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake = self.generator(select_inputs(self.generator, batch), training=True)
+            terms = self._generator_terms(batch, fake, training=True)
+            loss = _average(terms["g_loss"])
+        self._apply(tape, loss, variables, self.g_optimizer)
+        if self.ema_generator is not None:
+            update_ema(self.ema_generator, self.generator, decay=self.ema_decay,
+                       step=self.g_optimizer.iterations)
+        return terms
+
+    def _record(self, terms):
+        for name, per_example in terms.items():
+            self.trackers[name].update_state(ops.mean(ops.cast(per_example, "float32")))
+
+    def _logs(self, names):
+        """Tracker results by name (already synchronised across replicas and workers)."""
+        logs = {name: self.trackers[name].result() for name in names}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15 reduces step outputs across workers along axis 0, which scalars lack.
+            logs = {name: value[None] for name, value in logs.items()}
+        return logs
+
+    def train_step(self, data):
+        batch = self._prepare(data, self.seed_generator)
+        self._record(self._train_discriminator(batch))
+        self._record(self._train_generator(batch))
+        return self._logs(self.train_metric_names)
+
+    def test_step(self, data):
+        batch = self._prepare(data, self.eval_seed_generator)
+        fake = self.generator(select_inputs(self.generator, batch), training=False)
+        self._record(self._discriminator_terms(batch, fake, training=False))
+        self._record(self._generator_terms(batch, fake, training=False))
+        shown = self.ema_generator or self.generator
+        output = shown(select_inputs(shown, batch), training=False)
+        self._record({"masked_l1": losses.region_l1(batch["target"], output, batch["mask"]),
+                      "psnr": losses.psnr(batch["target"], output)})
+        return self._logs(self.trackers)

@@ -1,0 +1,222 @@
+"""Losses of the landcover GAN, each usable on its own.
+
+Every function returns a **per-example** loss of shape ``(B,)``; reduce it with ``ops.mean`` for a
+single-device scalar, or with ``tf.nn.compute_average_loss`` (what :class:`lcgan.gan.LandcoverGAN`
+does) so distributed training divides by the global batch size. Images are float in ``[-1, 1]``.
+
+Example:
+    >>> l1 = masked_l1(target, output, mask, inside_weight=1.0, outside_weight=0.1)  # (B,)
+    >>> d = discriminator_loss(real_scores, fake_scores, kind="lsgan")  # (B,)
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+from keras import ops
+
+from lcgan.data.legend import IGNORE
+from lcgan.errors import WeightsUnavailableError
+
+GAN_LOSSES = ("lsgan", "hinge")
+VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+VGG16_NOTOP_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+                   + VGG16_NOTOP_FILE)
+VGG16_NOTOP_HASH = "6d6bbae143d832006294945121d1f1fc"
+
+
+def _per_example_mean(x):
+    """Mean over every axis but the first: (B, ...) -> (B,) float32."""
+    x = ops.cast(x, "float32")
+    return ops.mean(ops.reshape(x, (ops.shape(x)[0], -1)), axis=1)
+
+
+def masked_l1(target, output, mask=None, *, inside_weight=1.0, outside_weight=1.0):
+    """L1 distance with separate weights inside and outside the mask.
+
+    Args:
+        target: (B, H, W, 3) reference image.
+        output: (B, H, W, 3) generated image.
+        mask: (B, H, W, 1) 1 inside the replaced region, 0 outside; None weighs all pixels alike.
+        inside_weight: weight of pixels where ``mask == 1``.
+        outside_weight: weight of pixels where ``mask == 0``.
+
+    Returns:
+        (B,) mean weighted absolute error over pixels and channels.
+    """
+    error = ops.abs(ops.cast(target, "float32") - ops.cast(output, "float32"))  # (B, H, W, 3)
+    if mask is not None:
+        mask = ops.cast(mask, "float32")
+        error = error * (inside_weight * mask + outside_weight * (1.0 - mask))
+    return _per_example_mean(error)
+
+
+def region_l1(target, output, mask):
+    """Mean absolute error over the masked region only (the inpainting quality metric).
+
+    Args:
+        target: (B, H, W, 3) reference image.
+        output: (B, H, W, 3) generated image.
+        mask: (B, H, W, 1) 1 inside the region.
+
+    Returns:
+        (B,) mean |target - output| over the region's pixels and channels (0 for an empty mask).
+    """
+    mask = ops.cast(mask, "float32")
+    error = ops.abs(ops.cast(target, "float32") - ops.cast(output, "float32")) * mask
+    area = ops.sum(ops.reshape(mask, (ops.shape(mask)[0], -1)), axis=1) * 3.0  # (B,)
+    total = ops.sum(ops.reshape(error, (ops.shape(error)[0], -1)), axis=1)
+    return total / ops.maximum(area, 1.0)
+
+
+def psnr(target, output):
+    """Peak signal-to-noise ratio in dB of images in [-1, 1] (peak-to-peak range 2).
+
+    Returns:
+        (B,) PSNR per example.
+    """
+    mse = _per_example_mean(ops.square(ops.cast(target, "float32") - ops.cast(output, "float32")))
+    return 10.0 * ops.log(4.0 / ops.maximum(mse, 1e-10)) / ops.log(10.0)
+
+
+def _check_kind(kind):
+    if kind not in GAN_LOSSES:
+        raise ValueError(f"`gan_loss` must be one of {GAN_LOSSES}. Received: {kind!r}")
+
+
+def discriminator_loss(real_scores, fake_scores, *, kind="lsgan"):
+    """Discriminator adversarial loss on raw (no sigmoid) patch scores.
+
+    ``lsgan``: ``(real - 1)^2 + fake^2``; ``hinge``: ``relu(1 - real) + relu(1 + fake)``.
+
+    Args:
+        real_scores: (B, h, w, 1) scores of real images.
+        fake_scores: (B, h, w, 1) scores of generated images.
+        kind: ``"lsgan"`` or ``"hinge"``.
+
+    Returns:
+        (B,) loss per example.
+    """
+    _check_kind(kind)
+    real_scores = ops.cast(real_scores, "float32")
+    fake_scores = ops.cast(fake_scores, "float32")
+    if kind == "lsgan":
+        return _per_example_mean(ops.square(real_scores - 1.0)) + _per_example_mean(
+            ops.square(fake_scores))
+    return _per_example_mean(ops.relu(1.0 - real_scores)) + _per_example_mean(
+        ops.relu(1.0 + fake_scores))
+
+
+def generator_adversarial_loss(fake_scores, *, kind="lsgan"):
+    """Generator adversarial loss: ``(fake - 1)^2`` (lsgan) or ``-fake`` (hinge).
+
+    Args:
+        fake_scores: (B, h, w, 1) discriminator scores of generated images.
+        kind: ``"lsgan"`` or ``"hinge"``.
+
+    Returns:
+        (B,) loss per example.
+    """
+    _check_kind(kind)
+    fake_scores = ops.cast(fake_scores, "float32")
+    if kind == "lsgan":
+        return _per_example_mean(ops.square(fake_scores - 1.0))
+    return -_per_example_mean(fake_scores)
+
+
+def acgan_loss(landcover_ids, class_logits):
+    """Per-pixel cross-entropy of the ACGAN landcover head, ignoring ``IGNORE`` pixels.
+
+    Args:
+        landcover_ids: (B, H, W) int32 class ids, ``IGNORE`` (-1) where unannotated.
+        class_logits: (B, H, W, K) logits predicted from the image alone.
+
+    Returns:
+        (B,) mean cross-entropy over each example's annotated pixels (0 if it has none).
+    """
+    ids = ops.cast(landcover_ids, "int32")
+    valid = ops.cast(ops.not_equal(ids, IGNORE), "float32")  # (B, H, W)
+    per_pixel = keras.losses.sparse_categorical_crossentropy(
+        ops.maximum(ids, 0), ops.cast(class_logits, "float32"), from_logits=True)  # (B, H, W)
+    batch = ops.shape(ids)[0]
+    total = ops.sum(ops.reshape(per_pixel * valid, (batch, -1)), axis=1)
+    count = ops.sum(ops.reshape(valid, (batch, -1)), axis=1)
+    return total / ops.maximum(count, 1.0)
+
+
+def resolve_vgg_weights(weights):
+    """Return a local VGG16 (no top) weights file for ``weights``, or None for random weights.
+
+    Args:
+        weights: ``"imagenet"`` (the Keras cache, downloaded when online), a path to a weights
+            file, or None / ``"none"``.
+
+    Returns:
+        Path to an existing weights file, or None.
+
+    Raises:
+        WeightsUnavailableError: ImageNet weights are neither cached nor downloadable, or the
+            given path does not exist.
+    """
+    if weights is None or (isinstance(weights, str) and weights.lower() == "none"):
+        return None
+    if weights == "imagenet":
+        cache = os.path.join(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")),
+                             "models", VGG16_NOTOP_FILE)
+        try:
+            return keras.utils.get_file(VGG16_NOTOP_FILE, VGG16_NOTOP_URL, cache_subdir="models",
+                                        file_hash=VGG16_NOTOP_HASH)
+        except Exception as error:  # any download failure: offline, proxy, bad hash
+            raise WeightsUnavailableError(
+                f"ImageNet VGG16 weights for the feature loss are not cached and could not be "
+                f"downloaded ({type(error).__name__}: {error}). Place the file {VGG16_NOTOP_FILE} "
+                f"(Keras downloads it from {VGG16_NOTOP_URL}) at {cache}, or pass a local weights "
+                f"file with weights=PATH (--vgg-weights PATH), or weights=None (--vgg-weights "
+                f"none) to train without the feature loss.") from error
+    path = os.fspath(weights)
+    if not os.path.isfile(path):
+        raise WeightsUnavailableError(
+            f"VGG16 weights file {path!r} does not exist. Pass `weights` = 'imagenet', an "
+            f"existing .h5 / .weights.h5 file of keras.applications.VGG16(include_top=False), "
+            f"or None.")
+    return path
+
+
+class VGGFeatureLoss:
+    """Perceptual loss: MSE between frozen VGG16 features of target and output.
+
+    Images in [-1, 1] are mapped to [0, 255] and preprocessed the Caffe way (RGB -> BGR, ImageNet
+    mean subtracted), as ``keras.applications.vgg16.preprocess_input`` expects.
+
+    Args:
+        weights: ``"imagenet"`` (default; raises :class:`WeightsUnavailableError` offline without
+            the cached file, never falls back to random), a weights file path, or None (random
+            weights, for tests).
+        layer: VGG16 layer whose (post-ReLU) output is compared; ``block3_conv3`` is relu3_3.
+
+    Example:
+        >>> loss = VGGFeatureLoss(weights=None)
+        >>> loss(target, output).shape  # (B,)
+    """
+
+    def __init__(self, weights="imagenet", layer="block3_conv3"):
+        self.weights_path = resolve_vgg_weights(weights)
+        vgg = keras.applications.VGG16(include_top=False, weights=self.weights_path,
+                                       input_shape=(None, None, 3))
+        names = [lay.name for lay in vgg.layers]
+        if layer not in names:
+            raise ValueError(f"`layer` must be a VGG16 layer, one of {names[1:]}. Received: {layer!r}")
+        self.layer = layer
+        self.extractor = keras.Model(vgg.input, vgg.get_layer(layer).output, name=f"vgg16_{layer}")
+        self.extractor.trainable = False
+
+    def features(self, images):
+        """(B, H, W, 3) images in [-1, 1] -> (B, H/4, W/4, 256) features (for block3)."""
+        pixels = (ops.cast(images, "float32") + 1.0) * 127.5  # (B, H, W, 3) in [0, 255]
+        features = self.extractor(keras.applications.vgg16.preprocess_input(pixels), training=False)
+        return ops.cast(features, "float32")
+
+    def __call__(self, target, output):
+        """Return the (B,) mean squared feature difference."""
+        return _per_example_mean(ops.square(self.features(target) - self.features(output)))
