@@ -1,0 +1,210 @@
+"""Scene editing benchmark: is memory bounded by the window, and what do I/O and blending cost?
+
+Two questions, each answered by a ratio measured in this one run:
+
+1. Peak resident memory (``resource.getrusage`` ``ru_maxrss``) of ``edit_scene`` on a 1k x 1k and
+   an 8k x 8k generated GeoTIFF scene, each in a fresh subprocess. Goal: large / small < 1.2.
+   Measured twice: with GDAL's default block cache (5% of RAM, which holds written tiles until
+   it fills, so it grows with the scene) and with ``GDAL_CACHEMAX`` bounded.
+2. Megapixels/s of the scene path (``edit_scene``: read windows, run, blend, write GeoTIFF)
+   against the raw exported model on in-memory batches of the very same windows (same inputs,
+   batches of ``--batch-size``), alternating, medians after a warm-up. Goal: >= 0.9.
+
+The mask covers the whole scene, so every window is run. The generator is a small UNet from
+``lcgan.models`` (``--width``), exported with :func:`lcgan.export.export_generator`.
+
+Usage:
+    python bench/bench_scene.py [--sizes 1024 8192] [--throughput-size 2048] [--width 16]
+
+Results are printed and written to ``bench/results/scene.txt``.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import pathlib
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from lcgan.data import raster  # noqa: E402
+
+RESULTS = pathlib.Path(__file__).parent / "results" / "scene.txt"
+NUM_CLASSES = 6
+
+
+def write_scene(folder: pathlib.Path, size: int, strip: int = 256) -> dict:
+    """Write ``rgb.tif``, ``landcover.tif`` and an all-ones ``mask.tif`` of ``size`` x ``size``."""
+    transform = raster.transform_from_bounds(465180.0, 5080260.0 - 10 * size,
+                                             465180.0 + 10 * size, 5080260.0, size, size)
+    paths = {name: folder / f"{name}_{size}.tif" for name in ("rgb", "landcover", "mask")}
+    rng = np.random.default_rng(0)
+    profiles = {name: {"crs": "EPSG:32633", "transform": transform, "width": size,
+                       "height": size, "count": 3 if name == "rgb" else 1, "dtype": "uint8",
+                       "nodata": None} for name in paths}
+    with contextlib.ExitStack() as stack:
+        writers = {name: stack.enter_context(raster.RasterWriter(path, profiles[name],
+                                                                 overwrite=True))
+                   for name, path in paths.items()}
+        for row in range(0, size, strip):
+            _write_strip(writers, rng, row, min(row + strip, size), size)
+    return {name: str(path) for name, path in paths.items()}
+
+
+def _write_strip(writers, rng, row, end, size):
+    x = np.arange(size)[None]
+    y = np.arange(row, end)[:, None]
+    base = 120 + 60 * np.sin(x / 37.0) * np.cos(y / 53.0)  # (h, size) smooth texture
+    rgb = np.stack([base + 20 * c for c in range(3)]) + rng.normal(0, 6, (3,) + base.shape)
+    writers["rgb"].write(np.clip(rgb, 0, 255).astype(np.uint8), row, 0)
+    classes = (x // 97 + y // 89) % NUM_CLASSES  # (h, size) blocks of classes
+    writers["landcover"].write(classes[None].astype(np.uint8), row, 0)
+    writers["mask"].write(np.ones((1,) + classes.shape, np.uint8), row, 0)
+
+
+def export_model(folder: pathlib.Path, window: int, width: int) -> str:
+    from lcgan.data.legend import sample_legend
+    from lcgan.export import export_generator
+    from lcgan.models import unet_generator
+
+    generator = unet_generator(image_size=window, num_classes=NUM_CLASSES, width=width,
+                               dropout=0.0)
+    return export_generator(generator, folder / "export", legend=sample_legend(), task="mixlc",
+                            image_size=window, overwrite=True, keras_file=False)
+
+
+def edit(model, scene, out, args):
+    from lcgan.inference import edit_scene
+
+    edit_scene(model, scene["rgb"], scene["landcover"], out, mask_path=scene["mask"],
+               window=args.window, overlap=args.overlap, batch_size=args.batch_size,
+               overwrite=True, progress=False)
+
+
+def child_memory(args) -> dict:
+    """Edit one scene; report time and peak resident memory of this process."""
+    from lcgan.export import load_generator
+
+    scene = json.loads(args.scene)
+    model = load_generator(args.model)
+    start = time.perf_counter()
+    edit(model, scene, pathlib.Path(scene["rgb"]).with_name("out.tif"), args)
+    return {"seconds": time.perf_counter() - start,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def child_throughput(args) -> dict:
+    """Scene path vs the raw model on the same windows in memory, alternating, medians."""
+    from lcgan.export import load_generator
+    from lcgan.inference import window_offsets
+
+    scene = json.loads(args.scene)
+    model = load_generator(args.model)
+    out = pathlib.Path(scene["rgb"]).with_name("out.tif")
+    with raster.RasterReader(scene["rgb"]) as src, raster.RasterReader(scene["landcover"]) as lc:
+        size = src.profile["height"]
+        offsets = window_offsets(size, args.window, args.window - args.overlap)
+        windows = [(r, c) for r in offsets for c in offsets]
+        rgb = np.stack([src.read(r, c, args.window, args.window).transpose(1, 2, 0)
+                        for r, c in windows]).astype(np.float32) / 127.5 - 1.0
+        ids = np.stack([lc.read(r, c, args.window, args.window)[0] for r, c in windows]
+                       ).astype(np.int32)
+
+    def raw():
+        for start in range(0, len(windows), args.batch_size):
+            model(rgb=rgb[start:start + args.batch_size],
+                  landcover=ids[start:start + args.batch_size])
+
+    runs = {"scene": lambda: edit(model, scene, out, args), "raw": raw}
+    times = {name: [] for name in runs}
+    for repeat in range(args.repeats + 1):  # the first round is the warm-up
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            if repeat:
+                times[name].append(time.perf_counter() - start)
+    megapixels = size * size / 1e6
+    return {"windows": len(windows), "megapixels": megapixels,
+            **{f"{name}_mp_per_s": megapixels / statistics.median(t) for name, t in times.items()},
+            **{f"{name}_seconds": t for name, t in times.items()}}
+
+
+def run_child(kind: str, scene: dict, model: str, args, env=None) -> dict:
+    argv = [sys.executable, __file__, "--child", kind, "--scene", json.dumps(scene),
+            "--model", model, "--window", str(args.window), "--overlap", str(args.overlap),
+            "--batch-size", str(args.batch_size), "--repeats", str(args.repeats)]
+    done = subprocess.run(argv, check=True, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs=2, default=[1024, 8192])
+    parser.add_argument("--throughput-size", type=int, default=2048)
+    parser.add_argument("--window", type=int, default=256)
+    parser.add_argument("--overlap", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--width", type=int, default=16, help="UNet width of the generator")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--gdal-cache", type=int, default=32,
+                        help="GDAL block cache (MB) of the second memory measurement")
+    parser.add_argument("--child", choices=("memory", "throughput"), help=argparse.SUPPRESS)
+    parser.add_argument("--scene", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        result = (child_memory if args.child == "memory" else child_throughput)(args)
+        print(json.dumps(result))
+        return
+
+    lines = [f"bench_scene.py on {platform.node()} ({platform.processor() or platform.machine()}, "
+             f"{os.cpu_count()} CPUs), {time.strftime('%Y-%m-%d %H:%M')}",
+             f"generator: unet_generator(width={args.width}, depth default) exported; window "
+             f"{args.window}, overlap {args.overlap}, batch {args.batch_size}; mask = whole scene"]
+    with tempfile.TemporaryDirectory(prefix="bench_scene_") as tmp:
+        folder = pathlib.Path(tmp)
+        model = export_model(folder, args.window, args.width)
+        settings = {"GDAL default block cache": {},
+                    f"GDAL_CACHEMAX={args.gdal_cache} MB": {"GDAL_CACHEMAX": str(args.gdal_cache)}}
+        memory = {}
+        for size in args.sizes:
+            scene = write_scene(folder, size)
+            for setting, env in settings.items():
+                result = run_child("memory", scene, model, args, env)
+                memory[size, setting] = result["peak_rss_mb"]
+                lines.append(f"memory {size:5d} x {size:<5d} ({setting}): peak RSS "
+                             f"{result['peak_rss_mb']:7.1f} MB, edit {result['seconds']:6.1f} s "
+                             f"({size * size / 1e6 / result['seconds']:.2f} MP/s)")
+            for path in scene.values():
+                os.remove(path)
+        for setting in settings:
+            small, large = (memory[size, setting] for size in args.sizes)
+            lines.append(f"memory ratio {args.sizes[1]} / {args.sizes[0]} ({setting}): "
+                         f"{large / small:.3f} (goal < 1.2)")
+        size = args.throughput_size
+        result = run_child("throughput", write_scene(folder, size), model, args)
+        lines.append(f"throughput {size} x {size} ({result['windows']} windows, medians of "
+                     f"{args.repeats} after a warm-up): scene path {result['scene_mp_per_s']:.2f} "
+                     f"MP/s, raw model {result['raw_mp_per_s']:.2f} MP/s")
+        lines.append(f"throughput ratio scene / raw: "
+                     f"{result['scene_mp_per_s'] / result['raw_mp_per_s']:.3f} (goal >= 0.9)")
+        lines.append("times (s): scene " + ", ".join(f"{t:.2f}" for t in result["scene_seconds"])
+                     + "; raw " + ", ".join(f"{t:.2f}" for t in result["raw_seconds"]))
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

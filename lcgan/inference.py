@@ -1,0 +1,326 @@
+"""Scene editing: apply an exported generator to GeoTIFF scenes of any size.
+
+The scene is cut into windows with stride ``window - overlap``; the window count rounds up and the
+last window of each row and column is aligned to the scene edge, so every pixel is covered.
+Windows are processed one horizontal strip (a row of windows) at a time and batched; outputs are
+blended with separable weights that fall off linearly over the overlap towards the window edges
+(with a small floor, so every pixel has weight > 0), and each strip's finished rows are written as
+soon as no later window touches them. Memory is bounded by ``window x scene width`` (plus one
+batch), not by the scene. Windows without any changed pixel are skipped: they cannot affect the
+output. Only the changed area is replaced; every other pixel is copied bit for bit.
+
+Example:
+    >>> edit_scene("exports/mixlc", "rgb.tif", "landcover_forest.tif", "out.tif",
+    ...            original_landcover_path="landcover.tif")
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+
+import numpy as np
+
+from lcgan.data import raster
+from lcgan.errors import DataError, LegendError
+
+_WEIGHT_FLOOR = 1e-3
+
+
+def window_offsets(length: int, window: int, stride: int) -> list[int]:
+    """Start offsets of windows covering ``length`` pixels; the last one ends at the edge.
+
+    Example:
+        >>> window_offsets(500, 256, 192)
+        [0, 192, 244]
+    """
+    if length <= window:
+        return [0]
+    count = math.ceil((length - window) / stride) + 1
+    return [min(i * stride, length - window) for i in range(count)]
+
+
+def blend_weights(window: int, overlap: int) -> np.ndarray:
+    """(window, window) float32 weights: 1 inside, falling linearly over ``overlap`` to edges."""
+    ramp = _ramp(window, overlap)
+    return np.outer(ramp, ramp)
+
+
+def _ramp(window: int, overlap: int) -> np.ndarray:
+    """(window,) float32: 1 inside, linear over ``overlap`` pixels at each end, floored > 0."""
+    pos = np.arange(window, dtype=np.float32) + 0.5
+    return np.clip(np.minimum(pos, window - pos) / max(overlap, 1), _WEIGHT_FLOOR, 1.0)
+
+
+def _cover(length: int, offsets, ramp) -> np.ndarray:
+    """(length,) sum of ``ramp`` over the windows starting at ``offsets`` (1-D weight sums)."""
+    cover = np.zeros(length, np.float32)
+    for offset in offsets:
+        cover[offset:offset + len(ramp)] += ramp
+    return cover
+
+
+def grow_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """Dilate a boolean (H, W) mask by ``pixels`` in every direction (square neighbourhood)."""
+    out = mask
+    for axis in (0, 1):
+        grown = out.copy()
+        for shift in range(1, pixels + 1):
+            lead = [slice(None)] * 2
+            trail = [slice(None)] * 2
+            lead[axis], trail[axis] = slice(shift, None), slice(None, -shift)
+            grown[tuple(lead)] |= out[tuple(trail)]
+            grown[tuple(trail)] |= out[tuple(lead)]
+        out = grown
+    return out
+
+
+def _load_model(model):
+    if isinstance(model, (str, os.PathLike)):
+        from lcgan.export import load_generator
+
+        return load_generator(model)
+    return model
+
+
+def _check_arguments(window, overlap, batch_size, grow, mask_path, original_landcover_path):
+    if (mask_path is None) == (original_landcover_path is None):
+        raise ValueError("Give exactly one of `mask_path` and `original_landcover_path` (the "
+                         "changed area is the mask, or where the landcover differs). Received "
+                         f"{mask_path!r} and {original_landcover_path!r}.")
+    if window <= 0 or not 0 <= overlap < window:
+        raise ValueError(f"`overlap` must be in [0, window) and `window` positive. Received "
+                         f"window={window}, overlap={overlap}.")
+    if batch_size <= 0 or grow < 0:
+        raise ValueError(f"`batch_size` must be positive and `grow` >= 0. Received "
+                         f"batch_size={batch_size}, grow={grow}.")
+
+
+class _Scene:
+    """The input rasters of an edit, read one strip of rows at a time."""
+
+    def __init__(self, rgb_path, landcover_path, change_path, change_is_mask):
+        self.profile, _ = raster.check_aligned(rgb_path, landcover_path)
+        raster.check_aligned(rgb_path, change_path)
+        if self.profile["count"] < 3 or self.profile["dtype"] != "uint8":
+            raise DataError(f"{rgb_path}: expected an RGB uint8 raster (3 or more bands). Received "
+                            f"{self.profile['count']} band(s) of {self.profile['dtype']}.")
+        self.readers = [raster.RasterReader(p) for p in (rgb_path, landcover_path, change_path)]
+        self.change_is_mask = change_is_mask
+
+    def close(self):
+        for reader in self.readers:
+            reader.close()
+
+    def read_strip(self, row: int, height: int, width: int, grow: int, legend):
+        """Rows ``row .. row + height`` (padded past the scene edges) of the inputs.
+
+        Returns:
+            rgb (bands, height, width) as stored, landcover ids (height, width) int32 and the
+            changed area (height, width) bool (grown by ``grow``; never outside the scene or on
+            rgb nodata).
+        """
+        rgb_src, lc_src, change_src = self.readers
+        rgb = rgb_src.read(row, 0, height, width)  # (bands, h, w)
+        raw = lc_src.read(row - grow, 0, height + 2 * grow, width, bands=[1])[0]
+        other = change_src.read(row - grow, 0, height + 2 * grow, width, bands=[1])[0]
+        if self.change_is_mask:
+            changed = _valid(other, change_src.profile["nodata"]) & (other != 0)
+        else:
+            changed = raw != other
+        rows = np.arange(row - grow, row + height + grow)[:, None]
+        inside = (rows >= 0) & (rows < self.profile["height"]) & (
+            np.arange(width)[None] < self.profile["width"])
+        changed = grow_mask(changed & inside, grow)[grow:grow + height]
+        nodata = rgb_src.profile["nodata"]
+        if nodata is not None:
+            changed &= ~np.all(rgb == np.asarray(nodata, rgb.dtype), axis=0)
+        raw, inside = raw[grow:grow + height], inside[grow:grow + height]
+        usable = inside & _valid(raw, lc_src.profile["nodata"])
+        ids = np.full(raw.shape, -1, np.int32)
+        ids[usable] = legend.ids_from_values(raw[usable], source=lc_src.path)
+        return rgb, ids, changed
+
+
+def _valid(values: np.ndarray, nodata) -> np.ndarray:
+    return np.ones(values.shape, bool) if nodata is None else values != nodata
+
+
+def _to_unit(rgb_u8):
+    return rgb_u8.astype(np.float32) / 127.5 - 1.0
+
+
+def _to_uint8(rgb):
+    """float32 rgb in [-1, 1] -> uint8 (computed in place: ``rgb`` is overwritten)."""
+    rgb += 1.0
+    rgb *= 127.5
+    return np.clip(np.rint(rgb, out=rgb), 0, 255, out=rgb).astype(np.uint8)
+
+
+def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
+               original_landcover_path=None, legend=None, window: int = 256, overlap: int = 64,
+               batch_size: int = 8, grow: int = 3, overwrite: bool = False,
+               progress: bool = True) -> str:
+    """Re-render the changed area of an RGB GeoTIFF from an edited landcover GeoTIFF.
+
+    The changed area is ``mask_path`` (non-zero pixels), or where ``landcover_path`` differs from
+    ``original_landcover_path``, grown by ``grow`` pixels. The generator sees the edited landcover
+    and, for ``task="inpaint"`` exports, the rgb with the changed area blanked (0.0, as in
+    training); it gets the changed area as ``mask`` when it takes one. The output has the input's
+    CRS, transform, dtype, nodata and band count; outside the changed area it is bit-identical.
+
+    Args:
+        model: an export directory, or a loaded generator (:func:`lcgan.export.load_generator`,
+            or any callable ``f(rgb=, landcover=, mask=)`` with a ``metadata`` dict).
+        rgb_path: uint8 RGB GeoTIFF (bands 1-3 are edited, further bands are copied).
+        landcover_path: the edited landcover, raw legend values (raster nodata = no class).
+        out_path: GeoTIFF to write (via a temporary file, renamed when complete).
+        mask_path: raster of the area to re-render (non-zero = change).
+        original_landcover_path: the landcover before the edit.
+        legend: :class:`~lcgan.data.legend.Legend` of the landcover values (default: the
+            export's legend); its class count must match the model's.
+        window, overlap: window size and overlap in pixels (stride = window - overlap).
+        batch_size: windows per model call.
+        grow: pixels by which the changed area is dilated.
+        overwrite: replace an existing ``out_path``.
+        progress: show a tqdm bar over windows.
+
+    Returns:
+        ``out_path`` as a string.
+
+    Raises:
+        DataError: a file is missing or unreadable, or the rgb raster is not uint8 with 3+ bands.
+        RasterMismatchError: the rasters differ in CRS, transform or size.
+        LegendError: the legend's class count differs from the model's, or landcover values are
+            not in the legend.
+        FileExistsError: ``out_path`` exists and ``overwrite`` is False.
+        ValueError: bad window/overlap/batch/grow arguments, or a window size the model rejects.
+    """
+    from tqdm.auto import tqdm
+
+    from lcgan.data.legend import Legend
+
+    _check_arguments(window, overlap, batch_size, grow, mask_path, original_landcover_path)
+    scene = _Scene(rgb_path, landcover_path, mask_path or original_landcover_path,
+                   mask_path is not None)
+    try:
+        output = raster.RasterWriter(out_path, scene.profile, overwrite=overwrite)
+        model = _load_model(model)
+        meta = model.metadata
+        legend = Legend.from_dict(meta["legend"]) if legend is None else legend
+        if legend.num_classes != meta["num_classes"]:
+            raise LegendError(f"The legend {legend.name!r} has {legend.num_classes} classes but "
+                              f"the model was exported for {meta['num_classes']} classes.")
+        fixed = [s for s in meta.get("spatial_size") or () if s is not None]
+        if fixed and fixed != [window] * len(fixed):
+            raise ValueError(f"`window` must be {fixed[0]} for this model (fixed input size). "
+                             f"Received {window}.")
+        with output as writer:
+            _run(model, scene, writer, legend, window=window, overlap=overlap,
+                 batch_size=batch_size, grow=grow, blank=meta["task"] == "inpaint",
+                 takes_mask=meta["takes_mask"],
+                 bar=tqdm(disable=not progress, unit="window", desc="edit_scene"))
+    finally:
+        scene.close()
+    return os.fspath(out_path)
+
+
+def _run(model, scene, writer, legend, *, window, overlap, batch_size, grow, blank, takes_mask,
+         bar):
+    """Read strips in order, run their changed windows in batches (which may span strips),
+    blend, and write each strip's finished rows once all its windows are blended."""
+    height, width = scene.profile["height"], scene.profile["width"]
+    padded = max(width, window)
+    rows = window_offsets(height, window, window - overlap)
+    cols = window_offsets(width, window, window - overlap)
+    bar.reset(total=len(rows) * len(cols))
+    ramp = _ramp(window, overlap)
+    weights = np.outer(ramp, ramp)[None, ..., None]  # (1, window, window, 1)
+    acc = _Accumulator(_cover(max(height, window), rows, ramp), _cover(padded, cols, ramp))
+    strips, queue = collections.deque(), []  # strips not yet written; windows not yet run
+
+    def run_batch(batch):
+        inputs = {"rgb": np.stack([_to_unit(s.rgb[:3, :, c:c + window]).transpose(1, 2, 0)
+                                   for s, c in batch]),  # (b, window, window, 3)
+                  "landcover": np.stack([s.ids[:, c:c + window] for s, c in batch])}
+        masks = np.stack([s.changed[:, c:c + window, None] for s, c in batch])
+        if blank:
+            inputs["rgb"][masks[..., 0]] = 0.0
+        if takes_mask:
+            inputs["mask"] = masks.astype(np.float32)
+        out = np.asarray(model(**inputs)) * weights  # (b, window, window, 3)
+        for (strip, c), tile in zip(batch, out):
+            acc.add(strip.row, c, tile)
+            strip.pending -= 1
+        bar.update(len(batch))
+
+    def flush():
+        while strips and strips[0].pending == 0:
+            strip = strips.popleft()
+            blended = _to_uint8(acc.pop(strip.end, width))  # (h, width, 3)
+            done = strip.changed[:strip.end - strip.row, :width]  # (h, width)
+            result = strip.rgb[:, :strip.end - strip.row, :width].copy()  # (bands, h, width)
+            result[:3] = np.where(done, blended.transpose(2, 0, 1), result[:3])
+            writer.write(result, strip.row, 0)
+
+    for i, row in enumerate(rows):
+        end = min(rows[i + 1] if i + 1 < len(rows) else height, height)  # final after this strip
+        strip = _Strip(row, end, *scene.read_strip(row, window, padded, grow, legend))
+        todo = [c for c in cols if strip.changed[:, c:c + window].any()]
+        strip.pending = len(todo)
+        bar.update(len(cols) - len(todo))
+        acc.extend(row + window)
+        strips.append(strip)
+        queue.extend((strip, c) for c in todo)
+        while len(queue) >= batch_size:
+            run_batch(queue[:batch_size])
+            del queue[:batch_size]
+            flush()
+        flush()
+    if queue:
+        run_batch(queue)
+    flush()
+    bar.close()
+
+
+class _Strip:
+    """One row of windows: rows ``row .. row + window`` of the inputs; ``row .. end`` final."""
+
+    def __init__(self, row, end, rgb, ids, changed):
+        self.row, self.end, self.rgb, self.ids, self.changed = row, end, rgb, ids, changed
+        self.pending = 0  # windows of this strip not yet blended
+
+
+class _Accumulator:
+    """Weighted rgb sums of the scene rows ``top .. top + rows`` (a reused buffer).
+
+    The blend weights are separable and every window touching a changed pixel is run, so the
+    weight sum at a changed pixel is ``row_cover[y] * col_cover[x]``: no weight buffer is needed.
+    """
+
+    def __init__(self, row_cover, col_cover):
+        self.row_cover, self.col_cover = row_cover, col_cover
+        self.top, self.rows = 0, 0
+        self.rgb = np.zeros((0, len(col_cover), 3), np.float32)
+
+    def extend(self, bottom):
+        """Hold rows up to ``bottom`` (new rows start at zero)."""
+        self.rows = max(self.rows, bottom - self.top)
+        if self.rows > len(self.rgb):  # grow the buffer (only while strips pile up)
+            extra = np.zeros((self.rows - len(self.rgb),) + self.rgb.shape[1:], np.float32)
+            self.rgb = np.concatenate([self.rgb, extra])
+
+    def add(self, row, col, weighted_tile):
+        h, w = weighted_tile.shape[:2]
+        self.rgb[row - self.top:row - self.top + h, col:col + w] += weighted_tile
+
+    def pop(self, end, width):
+        """Blended rgb (end - top, width, 3) of rows ``top .. end``; then drop them."""
+        count = end - self.top
+        cover = self.row_cover[self.top:end, None] * self.col_cover[None, :width]  # (count, width)
+        blended = self.rgb[:count, :width] / np.maximum(cover, _WEIGHT_FLOOR ** 2)[..., None]
+        kept = self.rows - count
+        self.rgb[:kept], self.rgb[kept:] = self.rgb[count:self.rows], 0.0
+        self.top, self.rows = end, kept
+        return blended
