@@ -2,6 +2,7 @@ import pathlib
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from lcgan.data import raster
@@ -15,14 +16,15 @@ TOY = Legend(["water", "forest", "urban"], [(0, 0, 255), (0, 128, 0), (200, 0, 0
 
 
 def write_pair(image_path, mask_path, ids, *, mask_kind="rgb", image_size=None):
-    """Write a random RGB image and a mask of ``ids`` (H, W) as ``mask_kind`` rgb/palette/index."""
+    """Write a random RGB image and a mask of ``ids`` (H, W) as rgb/palette/index/index16."""
     image_path.parent.mkdir(parents=True, exist_ok=True)
     mask_path.parent.mkdir(parents=True, exist_ok=True)
     h, w = ids.shape if image_size is None else image_size
     rgb = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(image_path)
-    if mask_kind == "index":
-        codes = np.array([c.value for c in TOY.classes] + [TOY.ignore_value], np.uint8)
+    if mask_kind in ("index", "index16"):
+        codes = np.array([c.value for c in TOY.classes] + [TOY.ignore_value],
+                         np.uint16 if mask_kind == "index16" else np.uint8)
         Image.fromarray(codes[ids]).save(mask_path)
     elif mask_kind == "palette":
         mask = Image.fromarray(np.where(ids < 0, 3, ids).astype(np.uint8), mode="P")
@@ -38,30 +40,51 @@ def random_ids(h=12, w=10, seed=0):
 
 
 # ------------------------------------------------------------------------------ FolderSource
+def assert_dataset_equals_tiles(source):
+    """``as_dataset()`` gives exactly the tiles of the PIL path ``tiles()``, in order."""
+    elements = list(source.as_dataset().as_numpy_iterator())
+    tiles = list(source.tiles())
+    assert len(elements) == len(tiles) == len(source)
+    for element, (rgb, landcover) in zip(elements, tiles):
+        assert element["rgb"].dtype == np.uint8 and element["landcover"].dtype == np.int32
+        np.testing.assert_array_equal(element["rgb"], rgb)
+        np.testing.assert_array_equal(element["landcover"], landcover)
+    return elements
+
+
 def test_folder_nested_layout_all_mask_kinds(tmp_path):
-    ids = [random_ids(seed=s) for s in range(3)]
-    rgbs = [write_pair(tmp_path / f"t{k}" / "images" / f"p{k}.png",
+    kinds = ["rgb", "palette", "index", "index16", "rgb"]
+    ids = [random_ids(seed=s) for s in range(len(kinds))]
+    rgbs = [write_pair(tmp_path / f"t{k}" / "images" / f"p{k}.{'jpg' if k == 4 else 'png'}",
                        tmp_path / f"t{k}" / "masks" / f"p{k}.png", ids[k], mask_kind=kind)
-            for k, kind in enumerate(["rgb", "palette", "index"])]
+            for k, kind in enumerate(kinds)]
     TOY.to_json(tmp_path / "legend.json")
     source = FolderSource(tmp_path)
-    assert len(source) == 3 and source.legend == TOY
-    for (rgb, landcover), want_rgb, want_ids in zip(source.tiles(), rgbs, ids):
-        np.testing.assert_array_equal(rgb, want_rgb)
-        np.testing.assert_array_equal(landcover, want_ids)
+    assert len(source) == len(kinds) and source.legend == TOY
+    assert Image.open(source.pairs[3][1]).mode == "I;16"
+    for k, (rgb, landcover) in enumerate(source.tiles()):
+        if k < 4:  # PNG: lossless
+            np.testing.assert_array_equal(rgb, rgbs[k])
+        np.testing.assert_array_equal(landcover, ids[k])
         assert rgb.dtype == np.uint8 and landcover.dtype == np.int32
+    assert_dataset_equals_tiles(source)
 
 
 def test_folder_flat_layout_and_dataset(tmp_path):
     ids = random_ids()
     write_pair(tmp_path / "a.png", tmp_path / "a_mask.png", ids)
     write_pair(tmp_path / "sub" / "b.jpg", tmp_path / "sub" / "b_mask.png", ids[:6])
+    Image.fromarray(np.full((6, 10), 128, np.uint8)).save(tmp_path / "sub" / "c.png")  # grey
+    Image.fromarray(TOY.colorize(ids[6:])).save(tmp_path / "sub" / "c_mask.png")
     source = FolderSource(tmp_path, legend=TOY)
-    assert [p[0].name for p in source.pairs] == ["a.png", "b.jpg"]
-    elements = list(source.as_dataset().as_numpy_iterator())
-    assert [e["landcover"].shape for e in elements] == [(12, 10), (6, 10)]
-    assert elements[1]["rgb"].dtype == np.uint8 and elements[1]["landcover"].dtype == np.int32
+    assert [p[0].name for p in source.pairs] == ["a.png", "b.jpg", "c.png"]
+    elements = assert_dataset_equals_tiles(source)
+    assert [e["landcover"].shape for e in elements] == [(12, 10), (6, 10), (6, 10)]
     np.testing.assert_array_equal(elements[0]["landcover"], ids)
+    assert (elements[2]["rgb"] == 128).all()
+    # TIFF images: TF cannot decode them, so the dataset reads through tiles() (PIL)
+    Image.open(tmp_path / "a.png").save(tmp_path / "a.tif")  # its mask is a_mask.png too
+    assert len(assert_dataset_equals_tiles(FolderSource(tmp_path, legend=TOY))) == 4
 
 
 def test_folder_errors(tmp_path):
@@ -82,28 +105,42 @@ def test_folder_errors(tmp_path):
     def first_tile():
         return next(FolderSource(tmp_path, legend=TOY).tiles())
 
+    def first_element(validate=False):
+        return next(iter(FolderSource(tmp_path, legend=TOY).as_dataset(validate=validate)))
+
     write_pair(tmp_path / "images" / "x.png", tmp_path / "masks" / "x.png", ids, image_size=(12, 11))
-    with pytest.raises(DataError, match=r"images/x.png is 11 x 12 .* mask .*masks/x.png is 10 x 12"):
-        first_tile()
+    for read in (first_tile, first_element):
+        with pytest.raises(DataError, match=r"x.png is 11 x 12 .* mask .*masks/x.png is 10 x 12"):
+            read()
     bad = TOY.colorize(ids)
     bad[3, 4] = (9, 9, 9)
     write_pair(tmp_path / "images" / "x.png", tmp_path / "masks" / "x.png", ids)
     Image.fromarray(bad).save(tmp_path / "masks" / "x.png")
-    with pytest.raises(LegendError, match=r"masks/x.png: 1 pixels .*\(9, 9, 9\)"):
-        first_tile()
+    for read in (first_tile, lambda: first_element(validate=True)):
+        with pytest.raises(LegendError, match=r"masks/x.png: 1 pixels .*\(9, 9, 9\)"):
+            read()
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"LegendError: .*masks/x.png: 1 pixels .*\(9, 9, 9\)"):
+        first_element()
+    Image.fromarray(np.full((12, 10), 7, np.uint16)).save(tmp_path / "masks" / "x.png")
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"LegendError: .*masks/x.png: values \[7\] are not class values"):
+        first_element()
     Image.fromarray(np.zeros((12, 10, 2), np.uint8), mode="LA").save(tmp_path / "masks" / "x.png")
-    with pytest.raises(DataError, match=r"Mask .*masks/x.png has mode 'LA'"):
-        first_tile()
+    for read in (first_tile, first_element):
+        with pytest.raises(DataError, match=r"Mask .*masks/x.png has mode 'LA'"):
+            read()
     (tmp_path / "masks" / "x.png").write_bytes(b"garbage")
-    with pytest.raises(DataError, match=r"Cannot read image file .*masks/x.png"):
-        first_tile()
+    for read in (first_tile, first_element):
+        with pytest.raises(DataError, match=r"Cannot read image file .*masks/x.png"):
+            read()
 
 
-def test_bundled_sample_loads_all_tiles():
+def test_bundled_sample_loads_all_tiles(monkeypatch):
     source = sample_source()
     assert len(source) == 27 and source.legend.num_classes == 6
-    seen = set()
-    for (rgb, landcover), (image_path, mask_path) in zip(source.tiles(), source.pairs):
+    tiles, seen = list(source.tiles()), set()
+    for (rgb, landcover), (image_path, mask_path) in zip(tiles, source.pairs):
         assert image_path.suffix == ".jpg"
         assert rgb.shape == landcover.shape + (3,) and rgb.dtype == np.uint8
         assert landcover.min() >= IGNORE and landcover.max() < 6
@@ -112,6 +149,11 @@ def test_bundled_sample_loads_all_tiles():
             assert Image.open(mask_path).mode == "P"
         seen.update(np.unique(landcover).tolist())
     assert seen == {IGNORE, 0, 1, 2, 3, 4, 5}
+    monkeypatch.setattr(source, "tiles", None)  # as_dataset() decodes with TF, not tiles()
+    elements = list(source.as_dataset().as_numpy_iterator())
+    for element, (rgb, landcover) in zip(elements, tiles, strict=True):
+        np.testing.assert_array_equal(element["rgb"], rgb)  # JPEG: same DCT as PIL, same bytes
+        np.testing.assert_array_equal(element["landcover"], landcover)  # tile2: palette PNGs
 
 
 # ------------------------------------------------------------------------------ SyntheticSource
