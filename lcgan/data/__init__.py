@@ -14,7 +14,7 @@ __getattr__ = lazy_exports(__name__, {
     "sample_legend": "lcgan.data.legend",
     "TileSource": "lcgan.data.sources",
     "FolderSource": "lcgan.data.sources",
-    "GeoTiffSource": "lcgan.data.sources",
+    "GeoTiffSource": "lcgan.data.geotiff_source",
     "SyntheticSource": "lcgan.data.sources",
     "sample_source": "lcgan.data.sources",
     "TfdsSource": "lcgan.data.tfds_builder",

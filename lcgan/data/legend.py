@@ -153,14 +153,14 @@ class Legend:
         mask_rgb = np.asarray(mask_rgb)
         if mask_rgb.ndim != 3 or mask_rgb.shape[-1] != 3:
             raise LegendError(f"{source}: a colour mask must be (H, W, 3). Received {mask_rgb.shape}.")
-        codes = _pack_rgb(mask_rgb)
-        known = np.array([_pack_rgb(np.array(c.color)) for c in self.classes], dtype=np.int64)
+        codes = pack_rgb(mask_rgb)
+        known = np.array([pack_rgb(np.array(c.color)) for c in self.classes], dtype=np.int64)
         order = np.argsort(known)
         pos = np.clip(np.searchsorted(known[order], codes), 0, len(known) - 1)
         ids = order[pos].astype(np.int32)
         found = known[order][pos] == codes
         if self.ignore_color is not None:
-            ignore = codes == _pack_rgb(np.array(self.ignore_color))
+            ignore = codes == pack_rgb(np.array(self.ignore_color))
             ids[ignore] = IGNORE
             found |= ignore
         if not found.all():
@@ -210,7 +210,8 @@ class Legend:
         return tf.one_hot(tf.cast(ids, tf.int32), self.num_classes, dtype=tf.float32)
 
 
-def _pack_rgb(rgb: np.ndarray) -> np.ndarray:
+def pack_rgb(rgb: np.ndarray) -> np.ndarray:
+    """(..., 3) uint8 colours -> (...) int64 codes ``r << 16 | g << 8 | b``."""
     rgb = rgb.astype(np.int64)
     return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 

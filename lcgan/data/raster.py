@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 
 import affine
 import numpy as np
@@ -24,6 +25,51 @@ from rasterio.windows import Window
 from lcgan.errors import DataError, RasterMismatchError
 
 _PROFILE_KEYS = ("crs", "transform", "width", "height", "count", "dtype", "nodata")
+DEFAULT_CACHE_MB = 64
+
+
+class _BlockCacheLimit:
+    """Bounds GDAL's block cache while lcgan datasets are open (process-wide, thread-safe).
+
+    GDAL has one block cache per process, 5% of RAM by default; it keeps written blocks until it
+    fills, so without a bound a long write grows with the raster. Each open dataset holds its
+    limit here; the smallest held limit applies, and GDAL's own setting comes back when the last
+    one is released. Unlike nested ``rasterio.Env`` blocks, datasets may close in any order and
+    from any thread.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._held: list[int] = []
+        self._saved = None
+
+    def acquire(self, megabytes) -> None:
+        if megabytes is None:
+            return
+        with self._lock:
+            if not self._held:
+                self._saved = rasterio.env.get_gdal_config("GDAL_CACHEMAX")
+            self._held.append(int(megabytes))
+            rasterio.env.set_gdal_config("GDAL_CACHEMAX", min(self._held))
+
+    def release(self, megabytes) -> None:
+        if megabytes is None:
+            return
+        with self._lock:
+            self._held.remove(int(megabytes))
+            value = min(self._held) if self._held else self._saved
+            rasterio.env.set_gdal_config("GDAL_CACHEMAX", value)
+
+
+_CACHE_LIMIT = _BlockCacheLimit()
+
+
+def _check_cache_mb(cache_mb):
+    if cache_mb is not None and (isinstance(cache_mb, bool) or not isinstance(cache_mb, int)
+                                 or not 1 <= cache_mb < 100_000):
+        raise ValueError(f"`cache_mb` must be None or an int in [1, 100000) (megabytes). "
+                         f"Received: {cache_mb!r}")
+    return cache_mb
 
 
 def _open(path):
@@ -42,6 +88,8 @@ class RasterReader:
 
     Args:
         path: GeoTIFF (or any GDAL raster) to read.
+        cache_mb: bound on GDAL's (process-wide) block cache in MB while the file is open
+            (see ``DEFAULT_CACHE_MB``); None leaves GDAL's setting (``GDAL_CACHEMAX``) alone.
 
     Attributes:
         path: the file name, as given.
@@ -53,9 +101,11 @@ class RasterReader:
         DataError: the file is missing or not a readable raster.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, *, cache_mb: int | None = DEFAULT_CACHE_MB):
         self.path = os.fspath(path)
+        self._cache_mb = _check_cache_mb(cache_mb)
         self._dataset = _open(self.path)
+        _CACHE_LIMIT.acquire(self._cache_mb)
         ds = self._dataset
         self.profile = {"crs": ds.crs, "transform": ds.transform, "width": ds.width,
                         "height": ds.height, "count": ds.count, "dtype": ds.dtypes[0],
@@ -68,7 +118,9 @@ class RasterReader:
         self.close()
 
     def close(self) -> None:
-        self._dataset.close()
+        if not self._dataset.closed:
+            self._dataset.close()
+            _CACHE_LIMIT.release(self._cache_mb)
 
     def read(self, row_off: int, col_off: int, height: int, width: int, bands=None,
              boundless: bool = True) -> np.ndarray:
@@ -159,18 +211,22 @@ class RasterWriter:
             and optionally ``nodata`` (as :attr:`RasterReader.profile`); other keys are GDAL
             creation options (default ``compress="deflate"``, 256-px tiles for large rasters).
         overwrite: replace an existing ``path``.
+        cache_mb: bound on GDAL's block cache while writing, as for :class:`RasterReader`;
+            written blocks are compressed and flushed to disk once it is full.
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is False (the message names it).
-        ValueError: ``profile`` lacks a required key.
+        ValueError: ``profile`` lacks a required key, or a bad ``cache_mb``.
 
     Example:
         >>> with RasterWriter("out.tif", reader.profile) as dst:
         ...     dst.write(window, row_off=0, col_off=256)  # window: (count, h, w)
     """
 
-    def __init__(self, path, profile: dict, *, overwrite: bool = False):
+    def __init__(self, path, profile: dict, *, overwrite: bool = False,
+                 cache_mb: int | None = DEFAULT_CACHE_MB):
         self.path = os.fspath(path)
+        self._cache_mb = _check_cache_mb(cache_mb)
         missing = [k for k in _PROFILE_KEYS[:-1] if k not in profile]
         if missing:
             raise ValueError(f"`profile` for {self.path} lacks {missing}. Expected keys "
@@ -195,6 +251,7 @@ class RasterWriter:
         except (rasterio.errors.RasterioError, OSError, TypeError) as err:
             os.remove(self._tmp)
             raise DataError(f"Cannot create raster {self.path}: {err}") from err
+        _CACHE_LIMIT.acquire(self._cache_mb)
         return self
 
     def write(self, array, row_off: int = 0, col_off: int = 0) -> None:
@@ -216,7 +273,10 @@ class RasterWriter:
                             window=Window(col_off, row_off, w, h))
 
     def __exit__(self, exc_type, *exc):
-        self._dataset.close()
+        try:
+            self._dataset.close()
+        finally:
+            _CACHE_LIMIT.release(self._cache_mb)
         if exc_type is None:
             os.replace(self._tmp, self.path)
         else:

@@ -7,7 +7,8 @@ from PIL import Image
 
 from lcgan.data import raster
 from lcgan.data.legend import IGNORE, Legend
-from lcgan.data.sources import FolderSource, GeoTiffSource, SyntheticSource, sample_source
+from lcgan.data.geotiff_source import GeoTiffSource
+from lcgan.data.sources import FolderSource, SyntheticSource, sample_source
 from lcgan.errors import DataError, LegendError, RasterMismatchError
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures"
