@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from lcgan import models  # noqa: E402
 from lcgan.data import SyntheticSource, make_dataset  # noqa: E402
 from lcgan.gan import LandcoverGAN  # noqa: E402
-from lcgan.losses import region_l1  # noqa: E402
+from lcgan.metrics import masked_l1  # noqa: E402
 from lcgan.models.blocks import select_inputs  # noqa: E402
 
 
@@ -40,9 +40,9 @@ def held_out(args):
 
 def generator_l1(generator, batches):
     """Mean masked-region L1 of ``generator`` over ``batches``."""
-    values = [region_l1(b["target"], generator(select_inputs(generator, b), training=False),
+    values = [masked_l1(b["target"], generator(select_inputs(generator, b), training=False),
                         b["mask"]) for b in batches]
-    return float(np.mean(np.concatenate([keras.ops.convert_to_numpy(v) for v in values])))
+    return float(np.nanmean(np.concatenate([keras.ops.convert_to_numpy(v) for v in values])))
 
 
 def mean_fill_l1(batches):
@@ -52,8 +52,8 @@ def mean_fill_l1(batches):
         visible = 1.0 - b["mask"]  # (B, H, W, 1)
         mean = (b["target"] * visible).sum((1, 2), keepdims=True) / visible.sum((1, 2), keepdims=True)
         filled = b["target"] * visible + mean * b["mask"]
-        values.append(keras.ops.convert_to_numpy(region_l1(b["target"], filled, b["mask"])))
-    return float(np.mean(np.concatenate(values)))
+        values.append(keras.ops.convert_to_numpy(masked_l1(b["target"], filled, b["mask"])))
+    return float(np.nanmean(np.concatenate(values)))
 
 
 def main(argv=None):
@@ -89,7 +89,7 @@ def main(argv=None):
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or '?'}")
     print(f"config: inpaint, {args.image_size} px, width {args.width}, batch {args.batch_size}, "
           f"{args.steps} steps in {seconds:.0f} s; {len(batches) * 8} held-out tiles")
-    print("masked-region L1 on held-out synthetic tiles (images in [-1, 1], lower is better):")
+    print("masked-region L1 on held-out synthetic tiles (on the [0, 1] scale, lower is better):")
     for name, value in (("untrained generator", untrained), ("mean-colour fill", fill),
                         ("trained generator", trained), ("trained EMA generator", ema)):
         print(f"  {name:24s} {value:.4f}")

@@ -54,7 +54,8 @@ def add_evaluate_arguments(parser):
                         help="score raw generator output instead of compositing it into the input")
     parser.add_argument("--inception", action="store_true", help="also compute Inception FID/KID")
     parser.add_argument("--inception-weights", default="imagenet",
-                        help="path of the InceptionV3 no-top .h5 weights (default: Keras cache)")
+                        help="'imagenet' (the Keras cache file, default), a path of the InceptionV3 "
+                        "no-top .h5 weights, or 'none' (random weights)")
     parser.add_argument("--examples", type=int, default=6, help="rows in examples.png")
     parser.add_argument("--out", required=True, help="output folder")
     return parser

@@ -12,18 +12,12 @@ Example:
     >>> kid = kernel_distance(real_features, generated_features)
 """
 
-import os
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-from lcgan.errors import WeightsUnavailableError
+from lcgan.weights import resolve_pretrained
 
-INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/"
-                         "inception_v3/" + INCEPTION_WEIGHTS_FILE)
-INCEPTION_WEIGHTS_HASH = "bcbd6486424b2319ff4ef7d526e38f63"
 INCEPTION_SIZE = 299
 
 
@@ -96,30 +90,16 @@ def inception_model(weights="imagenet"):
 
     Args:
         weights: ``"imagenet"`` (the Keras cache file, downloaded only if reachable), a path to
-            ``inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5``, or None (random weights,
-            for tests only).
+            the no-top weights file, or None (random weights, for tests only); see
+            :func:`lcgan.weights.resolve_pretrained`.
 
     Raises:
         WeightsUnavailableError: the weights are neither cached nor downloadable, or the path is
             missing; the message names the file and where to put it.
     """
-    if weights == "imagenet":
-        cached = os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")), "models",
-                              INCEPTION_WEIGHTS_FILE)
-        try:
-            weights = keras.utils.get_file(INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_URL,
-                                           cache_subdir="models", file_hash=INCEPTION_WEIGHTS_HASH)
-        except Exception as err:  # offline, proxy, hash mismatch: all end the same way for the user
-            raise WeightsUnavailableError(
-                f"InceptionV3 ImageNet weights are not available ({err.__class__.__name__}: {err}). "
-                f"Download {INCEPTION_WEIGHTS_URL} and put it at {cached}, or pass the file's path "
-                "as `weights` (`--inception-weights` on the command line).") from err
-    elif weights is not None and not os.path.isfile(weights):
-        raise WeightsUnavailableError(
-            f"InceptionV3 weight file not found: {weights}. Expected {INCEPTION_WEIGHTS_FILE} "
-            f"(from {INCEPTION_WEIGHTS_URL}).")
-    return keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
-                                          input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3))
+    return keras.applications.InceptionV3(
+        include_top=False, weights=resolve_pretrained("inception_v3", weights), pooling="avg",
+        input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3))
 
 
 def extract_features(model, images, *, batch_size=32, resize_to=None):

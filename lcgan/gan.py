@@ -17,9 +17,14 @@ Reported metrics (the names are stable):
 ``g_gan``      generator adversarial loss
 ``g_feature``  VGG feature loss (when a ``feature_loss`` is given)
 ``g_acgan``    ACGAN cross-entropy on generated images (ACGAN discriminators only)
-``masked_l1``  ``evaluate`` only: mean |output - target| inside the mask (EMA generator if any)
-``psnr``       ``evaluate`` only: PSNR in dB of the output (EMA generator if any)
+``masked_l1``  ``evaluate`` only: :func:`lcgan.metrics.masked_l1` inside the mask, [0, 1] scale
+``psnr``       ``evaluate`` only: whole-image :func:`lcgan.metrics.masked_psnr` in dB, peak 1 on
+               the [0, 1] scale (``max_val=2`` in [-1, 1])
 =============  ==============================================================================
+
+The two ``evaluate`` metrics score the EMA generator when there is one, average over images and
+skip images where they are undefined (an empty mask, or identical images for PSNR); they use the
+evaluation scale of :mod:`lcgan.metrics`, whereas the ``g_*`` terms are losses on the [-1, 1] scale.
 
 Example:
     >>> gan = LandcoverGAN(generator, discriminator, l1_weight=100.0, ema_decay=0.999)
@@ -34,6 +39,7 @@ from keras import ops
 
 from lcgan import losses
 from lcgan.ema import ema_copy, update_ema
+from lcgan.metrics import ImageMetric
 from lcgan.models.blocks import select_inputs
 
 TRAIN_METRICS = ("d_loss", "d_real", "d_fake", "d_acgan", "g_loss", "g_l1", "g_gan", "g_feature",
@@ -105,13 +111,14 @@ class LandcoverGAN(keras.Model):
             None if seed is None else seed + 1, name="eval_seeds")
         used = {"d_acgan": self.acgan, "g_acgan": self.acgan, "g_feature": feature_loss is not None}
         self.train_metric_names = tuple(n for n in TRAIN_METRICS if used.get(n, True))
-        self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in self.train_metric_names + EVAL_METRICS}
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.train_metric_names}
+        self.trackers["masked_l1"] = ImageMetric("l1", masked=True, name="masked_l1")
+        self.trackers["psnr"] = ImageMetric("psnr", masked=False, name="psnr")
         self.built = True  # the networks are built; the wrapper has no weights of its own
 
     @property
     def metrics(self):
-        """The Mean trackers Keras resets each epoch (train names, then ``masked_l1``, ``psnr``)."""
+        """The trackers Keras resets each epoch (train names, then ``masked_l1``, ``psnr``)."""
         return list(self.trackers.values())
 
     def compile(self, g_optimizer, d_optimizer, **kwargs):
@@ -240,6 +247,6 @@ class LandcoverGAN(keras.Model):
         self._record(self._generator_terms(batch, fake, training=False))
         shown = self.ema_generator or self.generator
         output = shown(select_inputs(shown, batch), training=False)
-        self._record({"masked_l1": losses.region_l1(batch["target"], output, batch["mask"]),
-                      "psnr": losses.psnr(batch["target"], output)})
+        for name in EVAL_METRICS:  # ImageMetric: (target, generated, mask) -> running mean
+            self.trackers[name].update_state(batch["target"], output, batch["mask"])
         return self._logs(self.trackers)

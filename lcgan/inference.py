@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import math
 import os
+from concurrent import futures
 
 import numpy as np
 
@@ -228,8 +229,14 @@ def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
 
 def _run(model, scene, writer, legend, *, window, overlap, batch_size, grow, blank, takes_mask,
          bar):
-    """Read strips in order, run their changed windows in batches (which may span strips),
-    blend, and write each strip's finished rows once all its windows are blended."""
+    """Run the changed windows of each strip in batches (which may span strips), blend, and
+    write each strip's finished rows once all its windows are blended.
+
+    I/O overlaps the model: one thread reads the next strip while the model runs, another
+    composes finished strips and writes them in whole rows of output blocks, in order (GDAL releases the GIL while it decodes and
+    encodes; each dataset is used by one thread at a time). At most one strip is read ahead and
+    one write is pending, so memory stays bounded by the scene width.
+    """
     height, width = scene.profile["height"], scene.profile["width"]
     padded = max(width, window)
     rows = window_offsets(height, window, window - overlap)
@@ -239,6 +246,15 @@ def _run(model, scene, writer, legend, *, window, overlap, batch_size, grow, bla
     weights = np.outer(ramp, ramp)[None, ..., None]  # (1, window, window, 1)
     acc = _Accumulator(_cover(max(height, window), rows, ramp), _cover(padded, cols, ramp))
     strips, queue = collections.deque(), []  # strips not yet written; windows not yet run
+    reading = futures.ThreadPoolExecutor(1, thread_name_prefix="edit_scene-read")
+    writing = futures.ThreadPoolExecutor(1, thread_name_prefix="edit_scene-write")
+    rows_out, pending_write = _RowWriter(writer, height), None
+
+    def read(i):
+        end = min(rows[i + 1] if i + 1 < len(rows) else height, height)  # final after strip i
+        strip = _Strip(rows[i], end, *scene.read_strip(rows[i], window, padded, grow, legend))
+        strip.todo = [c for c in cols if strip.changed[:, c:c + window].any()]
+        return strip
 
     def run_batch(batch):
         inputs = {"rgb": np.stack([_to_unit(s.rgb[:3, :, c:c + window]).transpose(1, 2, 0)
@@ -256,32 +272,63 @@ def _run(model, scene, writer, legend, *, window, overlap, batch_size, grow, bla
         bar.update(len(batch))
 
     def flush():
+        nonlocal pending_write
         while strips and strips[0].pending == 0:
             strip = strips.popleft()
-            blended = _to_uint8(acc.pop(strip.end, width))  # (h, width, 3)
-            done = strip.changed[:strip.end - strip.row, :width]  # (h, width)
-            result = strip.rgb[:, :strip.end - strip.row, :width].copy()  # (bands, h, width)
-            result[:3] = np.where(done, blended.transpose(2, 0, 1), result[:3])
-            writer.write(result, strip.row, 0)
+            blended = acc.pop(strip.end, width)  # (h, width, 3), a new array
+            if pending_write is not None:
+                pending_write.result()  # one write in flight at most; raises its error
+            pending_write = writing.submit(rows_out.write_strip, strip, blended, width)
 
-    for i, row in enumerate(rows):
-        end = min(rows[i + 1] if i + 1 < len(rows) else height, height)  # final after this strip
-        strip = _Strip(row, end, *scene.read_strip(row, window, padded, grow, legend))
-        todo = [c for c in cols if strip.changed[:, c:c + window].any()]
-        strip.pending = len(todo)
-        bar.update(len(cols) - len(todo))
-        acc.extend(row + window)
-        strips.append(strip)
-        queue.extend((strip, c) for c in todo)
-        while len(queue) >= batch_size:
-            run_batch(queue[:batch_size])
-            del queue[:batch_size]
+    try:
+        next_strip = reading.submit(read, 0)
+        for i in range(len(rows)):
+            strip = next_strip.result()
+            if i + 1 < len(rows):
+                next_strip = reading.submit(read, i + 1)
+            strip.pending = len(strip.todo)
+            bar.update(len(cols) - len(strip.todo))
+            acc.extend(strip.row + window)
+            strips.append(strip)
+            queue.extend((strip, c) for c in strip.todo)
+            while len(queue) >= batch_size:
+                run_batch(queue[:batch_size])
+                del queue[:batch_size]
+                flush()
             flush()
+        if queue:
+            run_batch(queue)
         flush()
-    if queue:
-        run_batch(queue)
-    flush()
+        if pending_write is not None:
+            pending_write.result()
+    finally:  # on an error too: no thread may touch a dataset once this returns
+        reading.shutdown(cancel_futures=True)
+        writing.shutdown(cancel_futures=True)
     bar.close()
+
+
+class _RowWriter:
+    """Writes an output's rows top to bottom, in whole rows of its blocks (so each compressed
+    block is encoded once); rows short of a block boundary wait for the next call."""
+
+    def __init__(self, writer, height):
+        self.writer, self.height, self.top = writer, height, 0
+        self.rows = None  # (bands, h, width) rows from ``top`` not yet written
+
+    def write_strip(self, strip, blended, width):
+        """Add the final rows of ``strip``: ``blended`` (h, width, 3) float32 rgb on its changed
+        pixels, its input bit for bit elsewhere (``strip.rgb`` is overwritten)."""
+        count = strip.end - strip.row
+        result = strip.rgb[:, :count, :width]  # (bands, h, width)
+        np.copyto(result[:3], _to_uint8(blended).transpose(2, 0, 1),
+                  where=strip.changed[None, :count, :width])
+        rows = result if self.rows is None else np.concatenate([self.rows, result], axis=1)
+        bottom = self.top + rows.shape[1]
+        block = self.writer.block_rows
+        cut = bottom if bottom == self.height else bottom // block * block
+        if cut > self.top:
+            self.writer.write(rows[:, :cut - self.top], self.top, 0)
+        self.rows, self.top = rows[:, cut - self.top:], cut
 
 
 class _Strip:
@@ -289,6 +336,7 @@ class _Strip:
 
     def __init__(self, row, end, rgb, ids, changed):
         self.row, self.end, self.rgb, self.ids, self.changed = row, end, rgb, ids, changed
+        self.todo = []  # offsets of the columns of windows to run (touching a change)
         self.pending = 0  # windows of this strip not yet blended
 
 

@@ -2,7 +2,9 @@
 
 Every function returns a **per-example** loss of shape ``(B,)``; reduce it with ``ops.mean`` for a
 single-device scalar, or with ``tf.nn.compute_average_loss`` (what :class:`lcgan.gan.LandcoverGAN`
-does) so distributed training divides by the global batch size. Images are float in ``[-1, 1]``.
+does) so distributed training divides by the global batch size. Images are float in ``[-1, 1]``
+and losses are on that scale (an L1 of 2 is the largest possible error). Evaluation measures
+(region L1, PSNR, SSIM on the [0, 1] scale, NaN for empty masks) live in :mod:`lcgan.metrics`.
 
 Example:
     >>> l1 = masked_l1(target, output, mask, inside_weight=1.0, outside_weight=0.1)  # (B,)
@@ -11,19 +13,13 @@ Example:
 
 from __future__ import annotations
 
-import os
-
 import keras
 from keras import ops
 
 from lcgan.data.legend import IGNORE
-from lcgan.errors import WeightsUnavailableError
+from lcgan.weights import resolve_pretrained
 
 GAN_LOSSES = ("lsgan", "hinge")
-VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-VGG16_NOTOP_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-                   + VGG16_NOTOP_FILE)
-VGG16_NOTOP_HASH = "6d6bbae143d832006294945121d1f1fc"
 
 
 def _per_example_mean(x):
@@ -33,7 +29,10 @@ def _per_example_mean(x):
 
 
 def masked_l1(target, output, mask=None, *, inside_weight=1.0, outside_weight=1.0):
-    """L1 distance with separate weights inside and outside the mask.
+    """Training L1 distance with separate weights inside and outside the mask.
+
+    Every pixel counts (weighted), so the mean is over the whole image on the [-1, 1] scale; for
+    the evaluation L1 over the masked region only use :func:`lcgan.metrics.masked_l1`.
 
     Args:
         target: (B, H, W, 3) reference image.
@@ -50,34 +49,6 @@ def masked_l1(target, output, mask=None, *, inside_weight=1.0, outside_weight=1.
         mask = ops.cast(mask, "float32")
         error = error * (inside_weight * mask + outside_weight * (1.0 - mask))
     return _per_example_mean(error)
-
-
-def region_l1(target, output, mask):
-    """Mean absolute error over the masked region only (the inpainting quality metric).
-
-    Args:
-        target: (B, H, W, 3) reference image.
-        output: (B, H, W, 3) generated image.
-        mask: (B, H, W, 1) 1 inside the region.
-
-    Returns:
-        (B,) mean |target - output| over the region's pixels and channels (0 for an empty mask).
-    """
-    mask = ops.cast(mask, "float32")
-    error = ops.abs(ops.cast(target, "float32") - ops.cast(output, "float32")) * mask
-    area = ops.sum(ops.reshape(mask, (ops.shape(mask)[0], -1)), axis=1) * 3.0  # (B,)
-    total = ops.sum(ops.reshape(error, (ops.shape(error)[0], -1)), axis=1)
-    return total / ops.maximum(area, 1.0)
-
-
-def psnr(target, output):
-    """Peak signal-to-noise ratio in dB of images in [-1, 1] (peak-to-peak range 2).
-
-    Returns:
-        (B,) PSNR per example.
-    """
-    mse = _per_example_mean(ops.square(ops.cast(target, "float32") - ops.cast(output, "float32")))
-    return 10.0 * ops.log(4.0 / ops.maximum(mse, 1e-10)) / ops.log(10.0)
 
 
 def _check_kind(kind):
@@ -145,44 +116,6 @@ def acgan_loss(landcover_ids, class_logits):
     return total / ops.maximum(count, 1.0)
 
 
-def resolve_vgg_weights(weights):
-    """Return a local VGG16 (no top) weights file for ``weights``, or None for random weights.
-
-    Args:
-        weights: ``"imagenet"`` (the Keras cache, downloaded when online), a path to a weights
-            file, or None / ``"none"``.
-
-    Returns:
-        Path to an existing weights file, or None.
-
-    Raises:
-        WeightsUnavailableError: ImageNet weights are neither cached nor downloadable, or the
-            given path does not exist.
-    """
-    if weights is None or (isinstance(weights, str) and weights.lower() == "none"):
-        return None
-    if weights == "imagenet":
-        cache = os.path.join(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")),
-                             "models", VGG16_NOTOP_FILE)
-        try:
-            return keras.utils.get_file(VGG16_NOTOP_FILE, VGG16_NOTOP_URL, cache_subdir="models",
-                                        file_hash=VGG16_NOTOP_HASH)
-        except Exception as error:  # any download failure: offline, proxy, bad hash
-            raise WeightsUnavailableError(
-                f"ImageNet VGG16 weights for the feature loss are not cached and could not be "
-                f"downloaded ({type(error).__name__}: {error}). Place the file {VGG16_NOTOP_FILE} "
-                f"(Keras downloads it from {VGG16_NOTOP_URL}) at {cache}, or pass a local weights "
-                f"file with weights=PATH (--vgg-weights PATH), or weights=None (--vgg-weights "
-                f"none) to train without the feature loss.") from error
-    path = os.fspath(weights)
-    if not os.path.isfile(path):
-        raise WeightsUnavailableError(
-            f"VGG16 weights file {path!r} does not exist. Pass `weights` = 'imagenet', an "
-            f"existing .h5 / .weights.h5 file of keras.applications.VGG16(include_top=False), "
-            f"or None.")
-    return path
-
-
 class VGGFeatureLoss:
     """Perceptual loss: MSE between frozen VGG16 features of target and output.
 
@@ -190,9 +123,9 @@ class VGGFeatureLoss:
     mean subtracted), as ``keras.applications.vgg16.preprocess_input`` expects.
 
     Args:
-        weights: ``"imagenet"`` (default; raises :class:`WeightsUnavailableError` offline without
-            the cached file, never falls back to random), a weights file path, or None (random
-            weights, for tests).
+        weights: ``"imagenet"`` (default; raises :class:`lcgan.errors.WeightsUnavailableError`
+            offline without the cached file, never falls back to random), a weights file path,
+            or None (random weights, for tests); see :func:`lcgan.weights.resolve_pretrained`.
         layer: VGG16 layer whose (post-ReLU) output is compared; ``block3_conv3`` is relu3_3.
 
     Example:
@@ -201,7 +134,7 @@ class VGGFeatureLoss:
     """
 
     def __init__(self, weights="imagenet", layer="block3_conv3"):
-        self.weights_path = resolve_vgg_weights(weights)
+        self.weights_path = resolve_pretrained("vgg16", weights)
         vgg = keras.applications.VGG16(include_top=False, weights=self.weights_path,
                                        input_shape=(None, None, 3))
         names = [lay.name for lay in vgg.layers]

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from lcgan import metrics
 from lcgan.data.samples import sample_builder
 from lcgan.ema import ema_copy, update_ema
 from lcgan.gan import LandcoverGAN
 from lcgan.losses import VGGFeatureLoss
+from lcgan.models.blocks import select_inputs
 from train_helpers import CLASSES, raw_batch, ready_dataset, tiny_gan
 
 MIXLC_TRAIN = ["d_fake", "d_loss", "d_real", "g_gan", "g_l1", "g_loss"]
@@ -28,6 +30,20 @@ def test_fit_and_evaluate_report_stable_finite_metrics(task, names):
     assert sorted(scores) == sorted(names + ["masked_l1", "psnr"])
     assert all(math.isfinite(value) for value in scores.values())
     assert int(gan.g_optimizer.iterations.numpy()) == int(gan.d_optimizer.iterations.numpy()) == 2
+
+
+def test_evaluate_metrics_are_the_evaluation_metrics_of_the_ema_generator():
+    gan = tiny_gan("mixlc", ema_decay=0.9)
+    dataset = ready_dataset("mixlc")
+    gan.fit(dataset, epochs=1, verbose=0)  # the EMA copy now differs from the generator
+    scores = gan.evaluate(dataset, verbose=0, return_dict=True)
+    l1, psnr = [], []
+    for batch in dataset:
+        output = gan.ema_generator(select_inputs(gan.ema_generator, batch), training=False)
+        l1.append(metrics.masked_l1(batch["target"], output, batch["mask"]).numpy())
+        psnr.append(metrics.masked_psnr(batch["target"], output).numpy())
+    assert scores["masked_l1"] == pytest.approx(np.mean(np.concatenate(l1)), rel=1e-5)
+    assert scores["psnr"] == pytest.approx(np.mean(np.concatenate(psnr)), rel=1e-5)
 
 
 def test_feature_loss_term_is_reported_and_evaluate_changes_nothing():

@@ -1,6 +1,7 @@
 """Scene editing over GeoTIFFs: georeferencing, untouched pixels, seams, interruption, errors."""
 
 import os
+import threading
 
 import keras
 import numpy as np
@@ -124,6 +125,45 @@ def test_interruption_leaves_no_output_and_no_temp_file(scene):
     with pytest.raises(RuntimeError, match="interrupted"):
         _edit(model, scene, batch_size=1)
     assert sorted(os.listdir(scene.out_path.parent)) == before
+    assert not _io_threads()
+
+
+def _io_threads():
+    return [t.name for t in threading.enumerate() if t.name.startswith("edit_scene")]
+
+
+def test_write_error_in_the_writer_thread_reaches_the_caller(scene, monkeypatch):
+    def fail_second(self, array, row_off=0, col_off=0):
+        if row_off:
+            raise OSError("disk full")
+        write(self, array, row_off, col_off)
+
+    write = raster.RasterWriter.write
+    monkeypatch.setattr(raster.RasterWriter, "write", fail_second)
+    before = sorted(os.listdir(scene.out_path.parent))
+    with pytest.raises(OSError, match="disk full"):
+        _edit(_constant(0.0), scene, mask_path=scene.edited_path, original_landcover_path=None,
+              window=16, overlap=4)
+    assert sorted(os.listdir(scene.out_path.parent)) == before
+    assert not _io_threads()
+
+
+def test_output_rows_are_written_once_in_whole_blocks(scene, monkeypatch):
+    """Strips end between blocks; each compressed block must still be written exactly once."""
+    writes = []
+
+    def record(self, array, row_off=0, col_off=0):
+        writes.append((row_off, array.shape[1], array.shape[2], self.block_rows))
+        write(self, array, row_off, col_off)
+
+    write = raster.RasterWriter.write
+    monkeypatch.setattr(raster.RasterWriter, "write", record)
+    _, out = _edit(_constant(0.25), scene, window=16, overlap=4)
+    block = writes[0][3]
+    assert 1 < block < 100 and block % 12 != 0  # strides of 12 rows end inside blocks
+    assert [(r, w) for r, _, w, _ in writes] == [(r, 70) for r in range(0, 100, block)]
+    assert all(h == min(block, 100 - r) for r, h, _, _ in writes)
+    np.testing.assert_array_equal(out[:, ~scene.changed], scene.rgb[:, ~scene.changed])
 
 
 def test_input_errors(scene, geotiff_pair, tmp_path):

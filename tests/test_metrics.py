@@ -5,7 +5,6 @@ from scipy.ndimage import correlate1d
 
 from lcgan import fid, metrics
 from lcgan.data.legend import IGNORE
-from lcgan.errors import WeightsUnavailableError
 
 
 @pytest.fixture
@@ -143,17 +142,6 @@ def test_kernel_distance_near_zero_for_one_distribution_and_grows_with_shift():
     same, _ = fid.kernel_distance(a, b, num_subsets=5, subset_size=200)
     shifted, _ = fid.kernel_distance(a, b + 1.0, num_subsets=5, subset_size=200)
     assert abs(same) < 0.05 < shifted
-
-
-def test_inception_offline_error_names_the_file(monkeypatch, tmp_path):
-    def offline(*args, **kwargs):
-        raise OSError("network unreachable")
-
-    monkeypatch.setattr(fid.keras.utils, "get_file", offline)
-    with pytest.raises(WeightsUnavailableError, match=fid.INCEPTION_WEIGHTS_FILE):
-        fid.inception_model("imagenet")
-    with pytest.raises(WeightsUnavailableError, match="not found"):
-        fid.inception_model(str(tmp_path / "missing.h5"))
 
 
 def test_inception_features_shape_with_random_weights():

@@ -254,6 +254,16 @@ class RasterWriter:
         _CACHE_LIMIT.acquire(self._cache_mb)
         return self
 
+    @property
+    def block_rows(self) -> int:
+        """Height of the file's blocks (tiles or strips), known inside the ``with`` block.
+
+        Writing whole rows of blocks (row offsets and heights that are multiples of it, or
+        reaching the last row) compresses each block once; a block written in parts is
+        compressed, read back and stored again, which costs time and leaves dead space.
+        """
+        return self._dataset.block_shapes[0][0]
+
     def write(self, array, row_off: int = 0, col_off: int = 0) -> None:
         """Write ``array`` (count, h, w) with its top-left pixel at (``row_off``, ``col_off``).
 

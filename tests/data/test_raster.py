@@ -98,3 +98,30 @@ def test_writer_is_atomic_and_refuses_to_overwrite(geotiff_pair, tmp_path):
                          overwrite=True)
     with raster.RasterReader(target) as src:
         assert src.profile["count"] == 1
+
+
+def test_open_datasets_bound_gdal_block_cache_and_restore_it_in_any_close_order(geotiff_pair,
+                                                                               tmp_path):
+    from rasterio.env import get_gdal_config  # GDAL's process-wide setting under test
+
+    pair = geotiff_pair(height=8, width=8)
+    before = get_gdal_config("GDAL_CACHEMAX")
+    assert before not in (16, 40, raster.DEFAULT_CACHE_MB)
+    first = raster.RasterReader(pair.rgb_path)
+    assert get_gdal_config("GDAL_CACHEMAX") == raster.DEFAULT_CACHE_MB
+    second = raster.RasterReader(pair.landcover_path, cache_mb=16)
+    with raster.RasterWriter(tmp_path / "out.tif", first.profile, cache_mb=40) as dst:
+        assert get_gdal_config("GDAL_CACHEMAX") == 16  # the smallest bound held applies
+        first.close()  # not in the order of opening
+        dst.write(pair.rgb)
+    assert get_gdal_config("GDAL_CACHEMAX") == 16
+    second.close()
+    second.close()  # closing twice releases once
+    assert get_gdal_config("GDAL_CACHEMAX") == before
+    with raster.RasterReader(pair.rgb_path, cache_mb=None):
+        assert get_gdal_config("GDAL_CACHEMAX") == before
+    with pytest.raises(ValueError, match=r"`cache_mb` must be .* Received: 0"):
+        raster.RasterReader(pair.rgb_path, cache_mb=0)
+    with pytest.raises(ValueError, match=r"`cache_mb` must be .* Received: '64'"):
+        raster.RasterWriter(tmp_path / "other.tif", first.profile, cache_mb="64")
+    assert get_gdal_config("GDAL_CACHEMAX") == before
