@@ -4,9 +4,10 @@ The scene is cut into windows with stride ``window - overlap``; the window count
 last window of each row and column is aligned to the scene edge, so every pixel is covered.
 Windows are processed one horizontal strip (a row of windows) at a time and batched; outputs are
 blended with separable weights that fall off linearly over the overlap towards the window edges
-(with a small floor, so every pixel has weight > 0), and each strip's finished rows are written as
-soon as no later window touches them. Memory is bounded by ``window x scene width`` (plus one
-batch), not by the scene. Windows without any changed pixel are skipped: they cannot affect the
+(with a small floor, so every pixel has weight > 0), and each strip's finished rows are written,
+in whole rows of output blocks, once no later window touches them. Reading the next strip and
+writing finished rows run in two background threads while the model runs. Memory is bounded by
+``window x scene width`` (plus one batch and GDAL's bounded block cache), not by the scene. Windows without any changed pixel are skipped: they cannot affect the
 output. Only the changed area is replaced; every other pixel is copied bit for bit.
 
 Example:
@@ -328,7 +329,7 @@ class _RowWriter:
         cut = bottom if bottom == self.height else bottom // block * block
         if cut > self.top:
             self.writer.write(rows[:, :cut - self.top], self.top, 0)
-        self.rows, self.top = rows[:, cut - self.top:], cut
+        self.rows, self.top = rows[:, cut - self.top:].copy(), cut  # frees the rows written
 
 
 class _Strip:

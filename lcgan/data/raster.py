@@ -25,7 +25,7 @@ from rasterio.windows import Window
 from lcgan.errors import DataError, RasterMismatchError
 
 _PROFILE_KEYS = ("crs", "transform", "width", "height", "count", "dtype", "nodata")
-DEFAULT_CACHE_MB = 64
+DEFAULT_CACHE_MB = 32
 
 
 class _BlockCacheLimit:
@@ -116,6 +116,10 @@ class RasterReader:
 
     def __exit__(self, *exc):
         self.close()
+
+    def __del__(self):  # a reader dropped without close() must not keep the cache bound
+        if hasattr(self, "_dataset"):
+            self.close()
 
     def close(self) -> None:
         if not self._dataset.closed:
