@@ -2,14 +2,16 @@
 
 Two questions, each answered by a ratio measured in this one run (warm-up, then medians):
 
-1. Samples/s of ``mixed_square`` and ``masked_class`` (one ``tf.function`` call per batch) against
-   a plain per-sample NumPy loop doing the same work by slicing. Goal: >= 0.5x on a CPU.
+1. Samples/s of ``mixed_square`` and ``masked_class`` (one ``tf.function`` call per batch, plain
+   and XLA-compiled with ``jit_compile=True``) against a plain per-sample NumPy loop doing the
+   same work by slicing. Goal: >= 0.5x on a CPU.
 2. Samples/s delivered by ``make_dataset(sample_source(), ...)`` against the samples/s that a
    256-px ``LandcoverGAN`` train step (UNet generator + PatchGAN, library defaults) consumes.
    Goal: >= 20x, so that data never stalls training.
 
 Usage:
     python bench/bench_pipeline.py [--image-size 256] [--batch-size 8] [--repeats 5]
+        [--builder-repeats 25] [--train-steps 3]
 
 Results are printed and written to ``bench/results/pipeline.txt``.
 """
@@ -80,8 +82,14 @@ def numpy_masked_class(rgb, lc, num_patches, patch_size, num_classes, rng):
 
 
 def builder_rates(raw, num_classes, repeats):
-    """(TF samples/s, NumPy samples/s) for both builders on one raw batch, at the library defaults."""
-    rgb, lc = raw["rgb"], raw["landcover_ids"]
+    """Samples/s of both builders on one raw batch, at the library defaults.
+
+    Returns ``{name: (TF tf.function, TF XLA, NumPy loop)}``. Every timed call produces all of the
+    builder's outputs as NumPy arrays on both sides (TF: ``.numpy()`` of each output, which also
+    waits for the result); the XLA (``jit_compile=True``) outputs are checked to equal the plain
+    ``tf.function`` ones for the same seed, whose semantics tests/data/test_samples.py covers.
+    """
+    rgb, lc = raw["rgb"], raw["landcover_ids"]  # (B, H, W, 3) float32 in [-1, 1], (B, H, W) int32
     batch, size = lc.shape[0], lc.shape[1]
     side_range, patch_size, num_patches = (size // 4, size // 2), size // 4, 3
     partner = tf.roll(tf.range(batch), 1, axis=0)
@@ -92,26 +100,30 @@ def builder_rates(raw, num_classes, repeats):
         calls += 1
         return tf.constant([calls, 0], tf.int64)
 
-    @tf.function
     def tf_mixed(seed):
         return mixed_square(rgb, lc, tf.gather(rgb, partner), tf.gather(lc, partner),
                             size=side_range, seed=seed)
 
-    @tf.function
     def tf_masked(seed):
         return masked_class(rgb, lc, num_patches=num_patches, patch_size=patch_size, seed=seed,
                             num_classes=num_classes)
 
+    def tf_rates(builder):
+        compiled = [tf.function(builder, jit_compile=jit) for jit in (False, True)]
+        plain, xla = (call(tf.constant([0, 1], tf.int64)) for call in compiled)
+        for key in plain:
+            np.testing.assert_array_equal(xla[key].numpy(), plain[key].numpy(), err_msg=key)
+        return [median_rate(lambda: [v.numpy() for v in call(next_seed()).values()], batch,
+                            repeats) for call in compiled]
+
     rgb_np, lc_np = rgb.numpy(), lc.numpy()
     rng = np.random.default_rng(0)
     return {
-        "mixed_square": (
-            median_rate(lambda: [v.numpy() for v in tf_mixed(next_seed()).values()], batch, repeats),
-            median_rate(lambda: numpy_mixed_square(rgb_np, lc_np, side_range, rng), batch, repeats)),
-        "masked_class": (
-            median_rate(lambda: [v.numpy() for v in tf_masked(next_seed()).values()], batch, repeats),
-            median_rate(lambda: numpy_masked_class(rgb_np, lc_np, num_patches, patch_size,
-                                                   num_classes, rng), batch, repeats)),
+        "mixed_square": (*tf_rates(tf_mixed), median_rate(
+            lambda: numpy_mixed_square(rgb_np, lc_np, side_range, rng), batch, repeats)),
+        "masked_class": (*tf_rates(tf_masked), median_rate(
+            lambda: numpy_masked_class(rgb_np, lc_np, num_patches, patch_size, num_classes, rng),
+            batch, repeats)),
     }
 
 
@@ -156,6 +168,8 @@ def main():
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--builder-repeats", type=int, default=25,
+                        help="timed calls per builder in part 1 (each takes milliseconds)")
     parser.add_argument("--train-steps", type=int, default=3)
     args = parser.parse_args()
 
@@ -165,7 +179,8 @@ def main():
              f"TF {tf.__version__}, Keras {keras.__version__}, lcgan {lcgan.__version__}, "
              f"GPUs: {len(tf.config.list_physical_devices('GPU'))}",
              f"image {args.image_size} px, batch {args.batch_size}, medians of {args.repeats} "
-             f"after a warm-up; source: bundled Dubai sample ({len(source)} tiles)", ""]
+             f"({args.builder_repeats} in part 1) after a warm-up; source: bundled Dubai sample "
+             f"({len(source)} tiles)", ""]
 
     def report(line):
         print(line, flush=True)
@@ -175,10 +190,11 @@ def main():
         print(line)
     raw = next(iter(make_dataset(source, task="inpaint", image_size=args.image_size,
                                  batch_size=args.batch_size, build=False, shuffle_buffer=8)))
-    report("1. batched TF builders vs per-sample NumPy loop (goal >= 0.5x)")
-    for name, (tf_rate, np_rate) in builder_rates(raw, num_classes, args.repeats).items():
-        report(f"   {name:13s} TF {tf_rate:8.1f} samples/s   NumPy loop {np_rate:8.1f} samples/s"
-               f"   ratio {tf_rate / np_rate:5.2f}x")
+    report("1. batched TF builders vs per-sample NumPy loop (goal >= 0.5x; XLA = jit_compile=True)")
+    builders = builder_rates(raw, num_classes, args.builder_repeats)
+    for name, (tf_rate, xla_rate, np_rate) in builders.items():
+        report(f"   {name:13s} TF {tf_rate:8.1f}  TF XLA {xla_rate:8.1f}  NumPy loop {np_rate:8.1f}"
+               f" samples/s   ratio {tf_rate / np_rate:5.2f}x, XLA {xla_rate / np_rate:5.2f}x")
 
     report("2. full pipeline (make_dataset, bundled sample) vs 256-px GAN train step (goal >= 20x)")
     rates = {}

@@ -129,13 +129,14 @@ def test_masked_class_rules_for_ties_ignore_and_excluded_classes():
     assert _whole_image_mask(np.zeros((4, 4)), exclude_classes=[0]).sum() == 0
 
 
+@pytest.mark.parametrize("jit_compile", [False, True])
 @pytest.mark.parametrize("task", ["mixlc", "inpaint"])
-def test_same_seed_same_samples_inside_and_outside_tf_function(task):
+def test_same_seed_same_samples_inside_and_outside_tf_function(task, jit_compile):
     rgb, lc = _random_batch(4, 32, 32, 5, seed=3)
     batch = {"rgb": rgb, "landcover_ids": lc}
     seed = keras.random.SeedGenerator(5).next()
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)  # XLA must draw the same squares and patches
     def step(batch, seed):
         return build_samples(batch, task=task, num_classes=5, seed=seed)
 
