@@ -106,7 +106,7 @@ def child_memory(args) -> dict:
 def child_throughput(args) -> dict:
     """Scene path vs the raw model on the same windows in memory, alternating, medians."""
     from lcgan.export import load_generator
-    from lcgan.inference import window_offsets
+    from lcgan.windows import window_offsets
 
     scene = json.loads(args.scene)
     model = load_generator(args.model)

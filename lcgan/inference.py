@@ -7,7 +7,9 @@ blended with separable weights that fall off linearly over the overlap towards t
 (with a small floor, so every pixel has weight > 0), and each strip's finished rows are written,
 in whole rows of output blocks, once no later window touches them. Reading the next strip and
 writing finished rows run in two background threads while the model runs. Memory is bounded by
-``window x scene width`` (plus one batch and GDAL's bounded block cache), not by the scene. Windows without any changed pixel are skipped: they cannot affect the
+``window x scene width`` (plus one batch and GDAL's bounded block cache), not by the scene: ids are
+kept in the smallest integer dtype and finished rows are blended into the strip's uint8 rgb a block
+of columns at a time. Windows without any changed pixel are skipped: they cannot affect the
 output. Only the changed area is replaced; every other pixel is copied bit for bit.
 
 Example:
@@ -18,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import collections
-import math
 import os
 from concurrent import futures
 
@@ -26,56 +27,10 @@ import numpy as np
 
 from lcgan.data import raster
 from lcgan.errors import DataError, LegendError
+from lcgan.windows import (BlendAccumulator, grow_mask, id_dtype, ramp_cover, to_unit,
+                           window_offsets, window_ramp)
 
-_WEIGHT_FLOOR = 1e-3
-
-
-def window_offsets(length: int, window: int, stride: int) -> list[int]:
-    """Start offsets of windows covering ``length`` pixels; the last one ends at the edge.
-
-    Example:
-        >>> window_offsets(500, 256, 192)
-        [0, 192, 244]
-    """
-    if length <= window:
-        return [0]
-    count = math.ceil((length - window) / stride) + 1
-    return [min(i * stride, length - window) for i in range(count)]
-
-
-def blend_weights(window: int, overlap: int) -> np.ndarray:
-    """(window, window) float32 weights: 1 inside, falling linearly over ``overlap`` to edges."""
-    ramp = _ramp(window, overlap)
-    return np.outer(ramp, ramp)
-
-
-def _ramp(window: int, overlap: int) -> np.ndarray:
-    """(window,) float32: 1 inside, linear over ``overlap`` pixels at each end, floored > 0."""
-    pos = np.arange(window, dtype=np.float32) + 0.5
-    return np.clip(np.minimum(pos, window - pos) / max(overlap, 1), _WEIGHT_FLOOR, 1.0)
-
-
-def _cover(length: int, offsets, ramp) -> np.ndarray:
-    """(length,) sum of ``ramp`` over the windows starting at ``offsets`` (1-D weight sums)."""
-    cover = np.zeros(length, np.float32)
-    for offset in offsets:
-        cover[offset:offset + len(ramp)] += ramp
-    return cover
-
-
-def grow_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
-    """Dilate a boolean (H, W) mask by ``pixels`` in every direction (square neighbourhood)."""
-    out = mask
-    for axis in (0, 1):
-        grown = out.copy()
-        for shift in range(1, pixels + 1):
-            lead = [slice(None)] * 2
-            trail = [slice(None)] * 2
-            lead[axis], trail[axis] = slice(shift, None), slice(None, -shift)
-            grown[tuple(lead)] |= out[tuple(trail)]
-            grown[tuple(trail)] |= out[tuple(lead)]
-        out = grown
-    return out
+_ID_ROWS = 32  # rows of landcover values mapped to ids per step (bounds int64 temporaries)
 
 
 def _load_model(model):
@@ -119,7 +74,8 @@ class _Scene:
         """Rows ``row .. row + height`` (padded past the scene edges) of the inputs.
 
         Returns:
-            rgb (bands, height, width) as stored, landcover ids (height, width) int32 and the
+            rgb (bands, height, width) as stored, landcover ids (height, width) in the smallest
+            signed dtype holding the legend's classes (:func:`~lcgan.windows.id_dtype`) and the
             changed area (height, width) bool (grown by ``grow``; never outside the scene or on
             rgb nodata).
         """
@@ -137,27 +93,22 @@ class _Scene:
         changed = grow_mask(changed & inside, grow)[grow:grow + height]
         nodata = rgb_src.profile["nodata"]
         if nodata is not None:
-            changed &= ~np.all(rgb == np.asarray(nodata, rgb.dtype), axis=0)
+            blank = np.ones(changed.shape, bool)
+            for band in rgb:  # band by band: no (bands, h, w) temporary
+                blank &= band == np.asarray(nodata, rgb.dtype)
+            changed &= ~blank
         raw, inside = raw[grow:grow + height], inside[grow:grow + height]
         usable = inside & _valid(raw, lc_src.profile["nodata"])
-        ids = np.full(raw.shape, -1, np.int32)
-        ids[usable] = legend.ids_from_values(raw[usable], source=lc_src.path)
+        ids = np.full(raw.shape, -1, id_dtype(legend.num_classes))
+        for top in range(0, height, _ID_ROWS):  # the legend lookup makes int64 temporaries
+            part = usable[top:top + _ID_ROWS]
+            ids[top:top + _ID_ROWS][part] = legend.ids_from_values(
+                raw[top:top + _ID_ROWS][part], source=lc_src.path)
         return rgb, ids, changed
 
 
 def _valid(values: np.ndarray, nodata) -> np.ndarray:
     return np.ones(values.shape, bool) if nodata is None else values != nodata
-
-
-def _to_unit(rgb_u8):
-    return rgb_u8.astype(np.float32) / 127.5 - 1.0
-
-
-def _to_uint8(rgb):
-    """float32 rgb in [-1, 1] -> uint8 (computed in place: ``rgb`` is overwritten)."""
-    rgb += 1.0
-    rgb *= 127.5
-    return np.clip(np.rint(rgb, out=rgb), 0, 255, out=rgb).astype(np.uint8)
 
 
 def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
@@ -234,8 +185,9 @@ def _run(model, scene, writer, legend, *, window, overlap, batch_size, grow, bla
     write each strip's finished rows once all its windows are blended.
 
     I/O overlaps the model: one thread reads the next strip while the model runs, another
-    composes finished strips and writes them in whole rows of output blocks, in order (GDAL releases the GIL while it decodes and
-    encodes; each dataset is used by one thread at a time). At most one strip is read ahead and
+    writes finished rows (blended into the strip's uint8 rgb here) in whole rows of output
+    blocks, in order (GDAL releases the GIL while it decodes and encodes; each dataset is used
+    by one thread at a time). At most one strip is read ahead and
     one write is pending, so memory stays bounded by the scene width.
     """
     height, width = scene.profile["height"], scene.profile["width"]
@@ -243,9 +195,11 @@ def _run(model, scene, writer, legend, *, window, overlap, batch_size, grow, bla
     rows = window_offsets(height, window, window - overlap)
     cols = window_offsets(width, window, window - overlap)
     bar.reset(total=len(rows) * len(cols))
-    ramp = _ramp(window, overlap)
+    ramp = window_ramp(window, overlap)
     weights = np.outer(ramp, ramp)[None, ..., None]  # (1, window, window, 1)
-    acc = _Accumulator(_cover(max(height, window), rows, ramp), _cover(padded, cols, ramp))
+    acc = BlendAccumulator(ramp_cover(max(height, window), rows, ramp),
+                           ramp_cover(padded, cols, ramp),  # a batch usually spans <= 2 strips
+                           capacity=min(max(height, window), 2 * window - overlap))
     strips, queue = collections.deque(), []  # strips not yet written; windows not yet run
     reading = futures.ThreadPoolExecutor(1, thread_name_prefix="edit_scene-read")
     writing = futures.ThreadPoolExecutor(1, thread_name_prefix="edit_scene-write")
@@ -258,9 +212,10 @@ def _run(model, scene, writer, legend, *, window, overlap, batch_size, grow, bla
         return strip
 
     def run_batch(batch):
-        inputs = {"rgb": np.stack([_to_unit(s.rgb[:3, :, c:c + window]).transpose(1, 2, 0)
+        inputs = {"rgb": np.stack([to_unit(s.rgb[:3, :, c:c + window]).transpose(1, 2, 0)
                                    for s, c in batch]),  # (b, window, window, 3)
-                  "landcover": np.stack([s.ids[:, c:c + window] for s, c in batch])}
+                  "landcover": np.stack([s.ids[:, c:c + window] for s, c in batch]
+                                        ).astype(np.int32)}
         masks = np.stack([s.changed[:, c:c + window, None] for s, c in batch])
         if blank:
             inputs["rgb"][masks[..., 0]] = 0.0
@@ -276,10 +231,13 @@ def _run(model, scene, writer, legend, *, window, overlap, batch_size, grow, bla
         nonlocal pending_write
         while strips and strips[0].pending == 0:
             strip = strips.popleft()
-            blended = acc.pop(strip.end, width)  # (h, width, 3), a new array
+            count = strip.end - strip.row
+            result = strip.rgb[:, :count, :width]  # (bands, h, width), composed in place
+            acc.compose(strip.end, result, strip.changed[:count, :width])
+            strip.rgb = strip.ids = strip.changed = None  # the writer holds just ``result``
             if pending_write is not None:
                 pending_write.result()  # one write in flight at most; raises its error
-            pending_write = writing.submit(rows_out.write_strip, strip, blended, width)
+            pending_write = writing.submit(rows_out.write_rows, result)
 
     try:
         next_strip = reading.submit(read, 0)
@@ -316,14 +274,10 @@ class _RowWriter:
         self.writer, self.height, self.top = writer, height, 0
         self.rows = None  # (bands, h, width) rows from ``top`` not yet written
 
-    def write_strip(self, strip, blended, width):
-        """Add the final rows of ``strip``: ``blended`` (h, width, 3) float32 rgb on its changed
-        pixels, its input bit for bit elsewhere (``strip.rgb`` is overwritten)."""
-        count = strip.end - strip.row
-        result = strip.rgb[:, :count, :width]  # (bands, h, width)
-        np.copyto(result[:3], _to_uint8(blended).transpose(2, 0, 1),
-                  where=strip.changed[None, :count, :width])
-        rows = result if self.rows is None else np.concatenate([self.rows, result], axis=1)
+    def write_rows(self, result):
+        """Add the next (bands, h, width) rows of the output."""
+        rows = result if self.rows is None or not self.rows.shape[1] else np.concatenate(
+            [self.rows, result], axis=1)
         bottom = self.top + rows.shape[1]
         block = self.writer.block_rows
         cut = bottom if bottom == self.height else bottom // block * block
@@ -339,37 +293,3 @@ class _Strip:
         self.row, self.end, self.rgb, self.ids, self.changed = row, end, rgb, ids, changed
         self.todo = []  # offsets of the columns of windows to run (touching a change)
         self.pending = 0  # windows of this strip not yet blended
-
-
-class _Accumulator:
-    """Weighted rgb sums of the scene rows ``top .. top + rows`` (a reused buffer).
-
-    The blend weights are separable and every window touching a changed pixel is run, so the
-    weight sum at a changed pixel is ``row_cover[y] * col_cover[x]``: no weight buffer is needed.
-    """
-
-    def __init__(self, row_cover, col_cover):
-        self.row_cover, self.col_cover = row_cover, col_cover
-        self.top, self.rows = 0, 0
-        self.rgb = np.zeros((0, len(col_cover), 3), np.float32)
-
-    def extend(self, bottom):
-        """Hold rows up to ``bottom`` (new rows start at zero)."""
-        self.rows = max(self.rows, bottom - self.top)
-        if self.rows > len(self.rgb):  # grow the buffer (only while strips pile up)
-            extra = np.zeros((self.rows - len(self.rgb),) + self.rgb.shape[1:], np.float32)
-            self.rgb = np.concatenate([self.rgb, extra])
-
-    def add(self, row, col, weighted_tile):
-        h, w = weighted_tile.shape[:2]
-        self.rgb[row - self.top:row - self.top + h, col:col + w] += weighted_tile
-
-    def pop(self, end, width):
-        """Blended rgb (end - top, width, 3) of rows ``top .. end``; then drop them."""
-        count = end - self.top
-        cover = self.row_cover[self.top:end, None] * self.col_cover[None, :width]  # (count, width)
-        blended = self.rgb[:count, :width] / np.maximum(cover, _WEIGHT_FLOOR ** 2)[..., None]
-        kept = self.rows - count
-        self.rgb[:kept], self.rgb[kept:] = self.rgb[count:self.rows], 0.0
-        self.top, self.rows = end, kept
-        return blended

@@ -11,8 +11,10 @@ from lcgan.data import raster
 from lcgan.data.legend import Legend
 from lcgan.errors import DataError, LegendError, RasterMismatchError
 from lcgan.export import export_generator
-from lcgan.inference import blend_weights, edit_scene, grow_mask, window_offsets
+from lcgan.inference import edit_scene
 from lcgan.models import unet_generator
+from lcgan.windows import (BlendAccumulator, blend_weights, grow_mask, id_dtype, ramp_cover,
+                           to_uint8, window_offsets, window_ramp)
 
 LEGEND = Legend(["water", "forest", "urban", "field"],
                 [(0, 0, 255), (0, 128, 0), (128, 128, 128), (255, 255, 0)], name="test")
@@ -221,3 +223,26 @@ def test_grow_mask():
     grown = grow_mask(mask, 2)
     assert grown.sum() == 25 and grown[2:7, 2:7].all()
     assert grow_mask(mask, 0).sum() == 1
+
+
+def test_id_dtype_is_the_smallest_signed_type():
+    assert id_dtype(6) == np.int8 and id_dtype(128) == np.int8 and id_dtype(129) == np.int16
+    assert id_dtype(40000) == np.int32
+
+
+def test_accumulator_composes_blocks_of_columns_and_keeps_overlap_rows():
+    ramp, rng = window_ramp(8, 2), np.random.default_rng(0)
+    rows, cols = ramp_cover(14, [0, 6], ramp), ramp_cover(1500, window_offsets(1500, 8, 6), ramp)
+    acc = BlendAccumulator(rows, cols, capacity=8)
+    acc.extend(14)  # grows past the capacity
+    acc.rgb[:14] = rng.uniform(-1, 1, (14, 1500, 3)).astype(np.float32)
+    expected = to_uint8(acc.rgb[:14] / (rows[:, None] * cols[None])[..., None])
+    tail = acc.rgb[6:14].copy()
+    out, where = np.zeros((4, 6, 1500), np.uint8), np.ones((6, 1500), bool)
+    where[0, 0] = False
+    acc.compose(6, out, where)
+    np.testing.assert_array_equal(out[:3, 0, 1:], expected[0, 1:].T)
+    np.testing.assert_array_equal(out[:3, 1:], expected[1:6].transpose(2, 0, 1))
+    assert not out[:, 0, 0].any() and not out[3].any()
+    np.testing.assert_array_equal(acc.rgb[:8], tail)
+    assert acc.top == 6 and acc.rows == 8 and not acc.rgb[8:].any()
