@@ -212,8 +212,8 @@ def _run(model, scene, writer, legend, *, window, overlap, batch_size, grow, bla
         return strip
 
     def run_batch(batch):
-        inputs = {"rgb": np.stack([to_unit(s.rgb[:3, :, c:c + window]).transpose(1, 2, 0)
-                                   for s, c in batch]),  # (b, window, window, 3)
+        inputs = {"rgb": to_unit(np.stack([s.rgb[:3, :, c:c + window].transpose(1, 2, 0)
+                                           for s, c in batch])),  # (b, window, window, 3)
                   "landcover": np.stack([s.ids[:, c:c + window] for s, c in batch]
                                         ).astype(np.int32)}
         masks = np.stack([s.changed[:, c:c + window, None] for s, c in batch])

@@ -73,8 +73,10 @@ def id_dtype(num_classes: int) -> np.dtype:
 
 
 def to_unit(rgb_u8: np.ndarray) -> np.ndarray:
-    """uint8 rgb -> float32 in [-1, 1]."""
-    return rgb_u8.astype(np.float32) / 127.5 - 1.0
+    """uint8 rgb -> float32 in [-1, 1] (a new array of the same shape, in two passes)."""
+    unit = np.divide(rgb_u8, np.float32(127.5), dtype=np.float32)
+    unit -= 1.0
+    return unit
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:
