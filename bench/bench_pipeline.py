@@ -34,19 +34,14 @@ import lcgan  # noqa: E402
 from lcgan.data import make_dataset, masked_class, mixed_square, sample_source  # noqa: E402
 from lcgan.gan import LandcoverGAN  # noqa: E402
 from lcgan.models import patch_discriminator, unet_generator  # noqa: E402
+from timing import timed  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "pipeline.txt"
 
 
 def median_rate(run, samples, repeats):
     """Median samples/s of ``run()`` over ``repeats`` timed calls, after one warm-up call."""
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return samples / statistics.median(times)
+    return samples / timed(run, warmup=1, repeats=repeats)
 
 
 def numpy_mixed_square(rgb, lc, side_range, rng):

@@ -27,7 +27,6 @@ timed in this process.
 import argparse
 import os
 import platform
-import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -44,6 +43,7 @@ from lcgan.losses import VGGFeatureLoss  # noqa: E402
 from lcgan.models import (acgan_discriminator, dual_branch_generator, patch_discriminator,  # noqa: E402
                           unet_generator)
 from lcgan.models.blocks import resolve_depth  # noqa: E402
+from timing import timed  # noqa: E402
 
 NUM_CLASSES = 6
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "train_throughput.md")
@@ -144,24 +144,12 @@ def _flops(step, batch):
     return total
 
 
-def _seconds(fn, warmup, repeats, summary=statistics.median):
-    """``summary`` (median, or min for a peak) of ``repeats`` timed calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return summary(times)
-
-
 def matmul_peak(dtype, n=2048, repeats=5):
     """Best GFLOP/s of an (n x n) @ (n x n) matmul in ``dtype`` (fastest of ``repeats``)."""
     a = tf.random.stateless_normal((n, n), seed=[1, 2], dtype=dtype)
     b = tf.random.stateless_normal((n, n), seed=[3, 4], dtype=dtype)
     matmul = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b)[:1, :1], tf.float32)))
-    return 2 * n ** 3 / _seconds(lambda: matmul().numpy(), 2, repeats, min) / 1e9
+    return 2 * n ** 3 / timed(lambda: matmul().numpy(), warmup=2, repeats=repeats, summary=min) / 1e9
 
 
 def measure(config, size, policy, args):
@@ -174,8 +162,8 @@ def measure(config, size, policy, args):
             config, size, args.width)
         flops = _flops(step, batch)
         repeats = args.repeats if size < 256 else args.repeats_256
-        seconds = _seconds(lambda: tf.nest.map_structure(
-            lambda t: t.numpy(), step(batch)), args.warmup, repeats)
+        seconds = timed(lambda: tf.nest.map_structure(lambda t: t.numpy(), step(batch)),
+                        warmup=args.warmup, repeats=repeats)
         return {"images_per_s": batch_size / seconds, "gflops": flops / seconds / 1e9,
                 "gflop_per_image": flops / batch_size / 1e9, "batch": batch_size}
     finally:
