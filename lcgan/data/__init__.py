@@ -5,6 +5,7 @@ from lcgan._lazy import lazy_exports
 __all__ = [
     "IGNORE", "Legend", "sample_legend",
     "TileSource", "FolderSource", "GeoTiffSource", "SyntheticSource", "TfdsSource", "sample_source",
+    "preset_source", "preset_names",
     "build_tfds", "mixed_square", "masked_class", "build_samples", "sample_builder", "make_dataset",
 ]
 
@@ -18,6 +19,8 @@ __getattr__ = lazy_exports(__name__, {
     "SyntheticSource": "lcgan.data.sources",
     "sample_source": "lcgan.data.sources",
     "TfdsSource": "lcgan.data.tfds_builder",
+    "preset_source": "lcgan.data.presets",
+    "preset_names": "lcgan.data.presets",
     "build_tfds": "lcgan.data.tfds_builder",
     "mixed_square": "lcgan.data.samples",
     "masked_class": "lcgan.data.samples",

@@ -21,6 +21,7 @@ import numpy as np
 from lcgan.errors import LegendError
 
 IGNORE = -1
+DEFAULT_CHANNELS = ("red", "green", "blue")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,13 +41,16 @@ class Legend:
         names: class names, in id order.
         colors: one (r, g, b) display/mask colour per class.
         values: raw codes of the classes in index masks (default: the ids).
-        ignore_color: mask colour meaning "not annotated" (maps to :data:`IGNORE`).
+        ignore_color: mask colour meaning "not annotated" (maps to :data:`IGNORE`), or a list
+            of such colours (the first is the display colour of ignored pixels).
         ignore_value: raw index-mask code meaning "no data" (maps to :data:`IGNORE`).
         name: dataset name, for messages and export metadata.
+        channels: names of the three image channels, in order (default red, green, blue;
+            e.g. ``("near-infrared", "red", "green")`` for false-colour IRRG imagery).
     """
 
     def __init__(self, names, colors, *, values=None, ignore_color=None, ignore_value=None,
-                 name="landcover"):
+                 name="landcover", channels=None):
         names = list(names)
         colors = [tuple(int(c) for c in color) for color in colors]
         values = list(range(len(names))) if values is None else [int(v) for v in values]
@@ -65,10 +69,22 @@ class Legend:
             raise ValueError(f"Class values must be distinct. Received {values}.")
         if ignore_value is not None and int(ignore_value) in values:
             raise ValueError(f"`ignore_value` {ignore_value} is also a class value {values}.")
+        ignore_colors = [] if ignore_color is None else (
+            [ignore_color] if np.ndim(ignore_color) == 1 else list(ignore_color))
+        ignore_colors = [tuple(int(c) for c in color) for color in ignore_colors]
+        for color in ignore_colors:
+            if len(color) != 3 or not all(0 <= c <= 255 for c in color) or color in colors:
+                raise ValueError(f"Each ignore colour must be (r, g, b) in 0..255 and not a class "
+                                 f"colour. Received {ignore_color}.")
+        channels = DEFAULT_CHANNELS if channels is None else tuple(str(c) for c in channels)
+        if len(channels) != 3:
+            raise ValueError(f"`channels` must name three image channels. Received {channels}.")
         self.name = name
         self.classes = tuple(LandcoverClass(i, n, c, v)
                              for i, (n, c, v) in enumerate(zip(names, colors, values)))
-        self.ignore_color = None if ignore_color is None else tuple(int(c) for c in ignore_color)
+        self.ignore_colors = tuple(ignore_colors)
+        self.ignore_color = self.ignore_colors[0] if self.ignore_colors else None
+        self.channels = channels
         self.ignore_value = None if ignore_value is None else int(ignore_value)
 
     # ------------------------------------------------------------------ basics
@@ -103,8 +119,12 @@ class Legend:
         out = {"name": self.name,
                "classes": [{"id": c.id, "name": c.name, "color": list(c.color), "value": c.value}
                            for c in self.classes]}
-        if self.ignore_color is not None:
+        if len(self.ignore_colors) == 1:
             out["ignore_color"] = list(self.ignore_color)
+        elif self.ignore_colors:
+            out["ignore_color"] = [list(color) for color in self.ignore_colors]
+        if self.channels != DEFAULT_CHANNELS:
+            out["channels"] = list(self.channels)
         if self.ignore_value is not None:
             out["ignore_value"] = self.ignore_value
         return out
@@ -119,7 +139,7 @@ class Legend:
             return cls([c["name"] for c in classes], [c["color"] for c in classes],
                        values=[c.get("value", c["id"]) for c in classes],
                        ignore_color=data.get("ignore_color"), ignore_value=data.get("ignore_value"),
-                       name=data.get("name", "landcover"))
+                       name=data.get("name", "landcover"), channels=data.get("channels"))
         except (KeyError, TypeError) as err:
             raise LegendError(f"{source}: not a valid legend ({err!r}). Expected "
                               '{"classes": [{"id": 0, "name": ..., "color": [r, g, b]}, ...]}.'
@@ -159,8 +179,8 @@ class Legend:
         pos = np.clip(np.searchsorted(known[order], codes), 0, len(known) - 1)
         ids = order[pos].astype(np.int32)
         found = known[order][pos] == codes
-        if self.ignore_color is not None:
-            ignore = codes == pack_rgb(np.array(self.ignore_color))
+        for color in self.ignore_colors:
+            ignore = codes == pack_rgb(np.array(color))
             ids[ignore] = IGNORE
             found |= ignore
         if not found.all():
@@ -168,7 +188,8 @@ class Legend:
             colours = [tuple(int(x) for x in ((b >> 16) & 255, (b >> 8) & 255, b & 255)) for b in bad]
             raise LegendError(f"{source}: {int((~found).sum())} pixels have colours not in legend "
                               f"{self.name!r}, e.g. {colours}. Known: "
-                              f"{[c.color for c in self.classes]}, ignore {self.ignore_color}.")
+                              f"{[c.color for c in self.classes]}, ignore "
+                              f"{', '.join(map(str, self.ignore_colors)) or None}.")
         return ids
 
     def ids_from_values(self, raw, *, source: str = "mask") -> np.ndarray:
@@ -208,6 +229,16 @@ class Legend:
         import tensorflow as tf
 
         return tf.one_hot(tf.cast(ids, tf.int32), self.num_classes, dtype=tf.float32)
+
+
+def binarize_colors(mask_rgb, threshold: int) -> np.ndarray:
+    """Colour mask (..., 3) -> uint8, each channel 255 where ``>= threshold`` and 0 elsewhere.
+
+    For masks whose classes are coded by saturated colours (each channel 0 or 255) but whose
+    files hold other values near them (lossy re-encoding, blended edges); DeepGlobe's challenge
+    says "binarize them at threshold 128".
+    """
+    return np.where(np.asarray(mask_rgb) >= threshold, 255, 0).astype(np.uint8)
 
 
 def pack_rgb(rgb: np.ndarray) -> np.ndarray:

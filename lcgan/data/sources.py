@@ -19,10 +19,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from lcgan.data import synthetic
-from lcgan.data.legend import IGNORE, Legend, pack_rgb, sample_legend
+from lcgan.data.grid import window_offsets
+from lcgan.data.legend import IGNORE, Legend, binarize_colors, pack_rgb, sample_legend
 from lcgan.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
+MASK_ENCODINGS = ("auto", "colors", "values")
 
 
 class TileSource(abc.ABC):
@@ -33,6 +35,25 @@ class TileSource(abc.ABC):
     """
 
     legend: Legend
+
+    @classmethod
+    def from_preset(cls, name: str, root, *, split=None, **options):
+        """The tiles of a public dataset, from its files as published (see
+        :mod:`lcgan.data.presets`; ``options`` as for :func:`~lcgan.data.presets.preset_source`).
+
+        Example:
+            >>> source = FolderSource.from_preset("loveda", "/data/LoveDA", split="train")
+
+        Raises:
+            ValueError: ``name`` is no preset, or a preset read by another source class.
+        """
+        from lcgan.data.presets import get_preset, preset_source
+
+        reader = get_preset(name).reader
+        if cls is not TileSource and reader != cls.__name__:
+            raise ValueError(f"Preset {name!r} is read by {reader}, not {cls.__name__}: call "
+                             f"{reader}.from_preset or lcgan.data.preset_source.")
+        return preset_source(name, root, split=split, **options)
 
     @abc.abstractmethod
     def __len__(self) -> int:
@@ -80,10 +101,18 @@ class FolderSource(TileSource):
 
     :meth:`tiles` reads with PIL; :meth:`as_dataset` decodes JPEG and PNG files with TF ops in
     parallel and gives the very same tiles (JPEGs with the accurate integer DCT, as PIL does).
+    With ``window``, each file is decoded once per pass and cut into a grid of windows (the last
+    row and column moved back inside the image), so a large file gives many tiles per decode.
 
     Args:
         root: the folder.
         legend: a Legend; default: ``ROOT/legend.json``.
+        pairs: ``(image, mask)`` paths to read instead of discovering them under ``root``.
+        mask_encoding: ``"auto"`` (colour masks for RGB, RGBA and palette PNGs, index masks for
+            single-channel ones), ``"colors"`` or ``"values"`` (palette PNGs then hold indices).
+        color_threshold: binarise colour masks first (each channel 255 where ``>=`` it, else 0).
+        window: None (whole files as tiles), or an int or (height, width): cut each file into
+            windows of that size (a file smaller than it along an axis is kept whole there).
 
     Raises:
         DataError: ``root`` is missing or holds no pairs, an image has no mask, or (while
@@ -92,12 +121,31 @@ class FolderSource(TileSource):
             values not in the legend.
     """
 
-    def __init__(self, root, legend: Legend | None = None):
+    def __init__(self, root, legend: Legend | None = None, *, pairs=None, mask_encoding="auto",
+                 color_threshold=None, window=None):
         self.root = pathlib.Path(root)
         if not self.root.is_dir():
             raise DataError(f"Tile folder not found: {self.root}")
+        if mask_encoding not in MASK_ENCODINGS:
+            raise ValueError(f"`mask_encoding` must be one of {MASK_ENCODINGS}. "
+                             f"Received: {mask_encoding!r}")
+        if color_threshold is not None and not (isinstance(color_threshold, int)
+                                                and 1 <= color_threshold <= 255):
+            raise ValueError(f"`color_threshold` must be None or an int in 1..255. "
+                             f"Received: {color_threshold!r}")
+        self.mask_encoding, self.color_threshold = mask_encoding, color_threshold
+        self.window = None if window is None else pair_of_sizes(window)
         self.legend = Legend.from_json(self.root / "legend.json") if legend is None else legend
-        self.pairs = self._discover()
+        self.pairs = self._discover() if pairs is None else [
+            (pathlib.Path(image), pathlib.Path(mask)) for image, mask in pairs]
+        if not self.pairs:
+            raise DataError(f"No image/mask pairs given for {self.root}.")
+        for image, mask in self.pairs:
+            if not image.is_file():
+                raise DataError(f"Image file not found: {image}")
+            if not mask.is_file():
+                raise DataError(f"Image {image} has no mask: expected {mask}.")
+        self._sizes = None
 
     def _discover(self) -> list[tuple[pathlib.Path, pathlib.Path]]:
         images = sorted(p for p in self.root.rglob("*")
@@ -111,13 +159,19 @@ class FolderSource(TileSource):
         if not pairs:
             raise DataError(f"No image/mask pairs in {self.root}. Expected images/NAME.jpg with "
                             f"masks/NAME.png, or NAME.jpg with NAME_mask.png.")
-        for image, mask in pairs:
-            if not mask.is_file():
-                raise DataError(f"Image {image} has no mask: expected {mask}.")
         return pairs
 
     def __len__(self) -> int:
-        return len(self.pairs)
+        if self.window is None:
+            return len(self.pairs)
+        if self._sizes is None:  # (width, height) of each image, from its header
+            self._sizes = []
+            for image_path, _ in self.pairs:
+                with _read_image(image_path, load=False) as image:
+                    self._sizes.append(image.size)
+        return sum(len(window_offsets(h, self.window[0], self.window[0]))
+                   * len(window_offsets(w, self.window[1], self.window[1]))
+                   for w, h in self._sizes)
 
     def _check_pair(self, image, mask, image_path, mask_path) -> str:
         """Check the sizes and modes of an opened pair; return the mask kind "colors"/"values"."""
@@ -127,12 +181,18 @@ class FolderSource(TileSource):
         if image.mode not in ("RGB", "RGBA", "L", "P"):
             raise DataError(f"Image {image_path} has mode {image.mode!r}; expected 8-bit RGB or "
                             f"grey (use GeoTiffSource for multiband or 16-bit rasters).")
-        if mask.mode in ("RGB", "RGBA", "P"):
+        colors, values = ("RGB", "RGBA", "P"), ("L", "I", "I;16")
+        if self.mask_encoding == "values":  # palette PNGs hold indices
+            values = values + ("P",)
+        if mask.mode in colors and self.mask_encoding != "values":
             return "colors"
-        if mask.mode in ("L", "I", "I;16"):
+        if mask.mode in values and self.mask_encoding != "colors":
             return "values"
-        raise DataError(f"Mask {mask_path} has mode {mask.mode!r}; expected a colour (RGB or "
-                        f"palette) or an index (single-channel 8/16-bit) PNG.")
+        expected = {"auto": "a colour (RGB or palette) or an index (single-channel 8/16-bit) PNG",
+                    "colors": "a colour mask (RGB or palette)",
+                    "values": "an index mask (single-channel 8/16-bit or palette)"}
+        raise DataError(f"Mask {mask_path} has mode {mask.mode!r}; expected "
+                        f"{expected[self.mask_encoding]}.")
 
     def read_pair(self, image_path, mask_path) -> tuple[np.ndarray, np.ndarray]:
         """Read one pair with PIL: ``(rgb (H, W, 3) uint8, landcover (H, W) int32)``."""
@@ -140,13 +200,23 @@ class FolderSource(TileSource):
         kind = self._check_pair(image, mask, image_path, mask_path)
         rgb = np.asarray(image.convert("RGB"))
         if kind == "colors":
-            return rgb, self.legend.ids_from_colors(np.asarray(mask.convert("RGB")),
-                                                    source=str(mask_path))
+            mask_rgb = np.asarray(mask.convert("RGB"))
+            if self.color_threshold is not None:
+                mask_rgb = binarize_colors(mask_rgb, self.color_threshold)
+            return rgb, self.legend.ids_from_colors(mask_rgb, source=str(mask_path))
         return rgb, self.legend.ids_from_values(np.asarray(mask), source=str(mask_path))
 
     def tiles(self):
         for image_path, mask_path in self.pairs:
-            yield self.read_pair(image_path, mask_path)
+            rgb, landcover = self.read_pair(image_path, mask_path)
+            if self.window is None:
+                yield rgb, landcover
+                continue
+            (h, w), (wh, ww) = landcover.shape, self.window
+            for row in window_offsets(h, wh, wh):
+                for col in window_offsets(w, ww, ww):
+                    yield (rgb[row:row + wh, col:col + ww],
+                           landcover[row:row + wh, col:col + ww])
 
     def as_dataset(self, *, validate: bool = False):
         """The tiles, decoded by TF ops in parallel, in :meth:`tiles` order.
@@ -176,42 +246,65 @@ class FolderSource(TileSource):
             image, mask = _read_image(image_path, load=False), _read_image(mask_path, load=False)
             with image, mask:
                 kind = self._check_pair(image, mask, image_path, mask_path)
-                if image.format not in ("JPEG", "PNG") or mask.format != "PNG":
+                if (image.format not in ("JPEG", "PNG") or mask.format != "PNG"
+                        or (kind == "values" and mask.mode == "P")):  # TF expands palettes
                     return super().as_dataset()
                 columns.append((str(image_path), str(mask_path), image.format == "JPEG",
                                 kind == "colors", mask.mode != "L"))
-        return tf.data.Dataset.from_tensor_slices(tuple(map(list, zip(*columns)))).map(
-            _pair_decoder(self.legend), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        dataset = tf.data.Dataset.from_tensor_slices(tuple(map(list, zip(*columns)))).map(
+            _pair_decoder(self.legend, self.color_threshold), num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True)
+        return dataset if self.window is None else dataset.flat_map(_window_splitter(self.window))
 
 
-def _lookup_table(keys, ignore_key) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted int32 ``(keys, ids)``: ``keys[i]`` -> id ``i``, ``ignore_key`` (if any) -> IGNORE.
+def _window_splitter(window):
+    """TF function: a tile dict -> dataset of its grid windows (as :meth:`FolderSource.tiles`)."""
+    import tensorflow as tf
+
+    def offsets(length, size):  # tf twin of grid.window_offsets(length, size, size)
+        count = tf.maximum(-(-(length - size) // size), 0) + 1
+        return tf.minimum(tf.range(count) * size, tf.maximum(length - size, 0))
+
+    def split(tile):
+        shape = tf.shape(tile["landcover"])
+        rows, cols = tf.meshgrid(offsets(shape[0], window[0]), offsets(shape[1], window[1]),
+                                 indexing="ij")
+        starts = tf.stack([tf.reshape(rows, [-1]), tf.reshape(cols, [-1])], axis=1)  # (N, 2)
+        return tf.data.Dataset.from_tensor_slices(starts).map(lambda start: {
+            name: value[start[0]:start[0] + window[0], start[1]:start[1] + window[1]]
+            for name, value in tile.items()})
+
+    return split
+
+
+def _lookup_table(keys, ignore_keys) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted int32 ``(keys, ids)``: ``keys[i]`` -> id ``i``, each of ``ignore_keys`` -> IGNORE.
 
     Keys that no mask pixel can hold (outside ``0 .. 2**24 - 1``) become -1, which matches nothing.
     """
-    keys, ids = list(keys), list(range(len(keys)))
-    if ignore_key is not None:
-        keys, ids = keys + [int(ignore_key)], ids + [IGNORE]
+    keys = list(keys) + [int(key) for key in ignore_keys]
+    ids = list(range(len(keys) - len(ignore_keys))) + [IGNORE] * len(ignore_keys)
     keys = np.asarray(keys, np.int64)
     keys = np.where((keys >= 0) & (keys < 2**24), keys, -1)
     order = np.argsort(keys, kind="stable")
     return keys[order].astype(np.int32), np.asarray(ids, np.int32)[order]
 
 
-def _pair_decoder(legend: Legend):
+def _pair_decoder(legend: Legend, color_threshold=None):
     """TF function ``(image path, mask path, is JPEG, colour mask, 16-bit mask)`` -> tile dict.
 
-    Colour masks are packed to ``r * 65536 + g * 256 + b`` codes and index masks read as raw
-    values; both are mapped to ids by a sorted-table search. If a code is not in the legend,
-    the Legend method that the PIL path uses runs in a ``tf.numpy_function`` and raises its
-    LegendError (naming the mask file), which stops the iteration with that message.
+    Colour masks are binarised at ``color_threshold`` (if given), packed to
+    ``r * 65536 + g * 256 + b`` codes, and index masks read as raw values; both are mapped to
+    ids by a sorted-table search. If a code is not in the legend, the Legend method that the PIL
+    path uses runs in a ``tf.numpy_function`` and raises its LegendError (naming the mask
+    file), which stops the iteration with that message.
     """
     import tensorflow as tf
 
-    ignore_color = legend.ignore_color
     color_table = _lookup_table(pack_rgb(legend.palette),
-                                None if ignore_color is None else pack_rgb(np.array(ignore_color)))
-    value_table = _lookup_table([c.value for c in legend.classes], legend.ignore_value)
+                                [pack_rgb(np.array(color)) for color in legend.ignore_colors])
+    value_table = _lookup_table([c.value for c in legend.classes],
+                                [] if legend.ignore_value is None else [legend.ignore_value])
 
     def lookup(codes, table, explain, mask, mask_path):  # codes (H, W) int32 -> ids (H, W)
         keys, ids = tf.constant(table[0]), tf.constant(table[1])
@@ -225,6 +318,9 @@ def _pair_decoder(legend: Legend):
 
     def from_colors(mask, mask_path):
         mask_rgb = tf.io.decode_png(mask, channels=3)  # (H, W, 3); palettes expand to colours
+        if color_threshold is not None:
+            mask_rgb = tf.where(mask_rgb >= color_threshold, tf.constant(255, tf.uint8),
+                                tf.constant(0, tf.uint8))
         rgb = tf.cast(mask_rgb, tf.int32)
         codes = rgb[..., 0] * 65536 + rgb[..., 1] * 256 + rgb[..., 2]
         return lookup(codes, color_table, legend.ids_from_colors, mask_rgb, mask_path)

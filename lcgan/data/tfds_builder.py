@@ -96,23 +96,53 @@ def build_tfds(source: TileSource, data_dir, *, name: str = "lcgan_tiles", shard
     return path
 
 
+def find_tfds_dataset(path) -> pathlib.Path:
+    """The dataset directory of :func:`build_tfds` at or under ``path``.
+
+    ``path`` may be the dataset directory itself (``data_dir/name/1.0.0``), the dataset's folder
+    (``data_dir/name``, its one version is taken) or the data directory given to
+    :func:`build_tfds` (``data_dir``, if it holds one dataset).
+
+    Raises:
+        DataError: ``path`` is missing, or holds no such dataset, or several (lists them).
+    """
+    path = pathlib.Path(path)
+    if not path.is_dir():
+        raise DataError(f"TFDS folder not found: {path}")
+
+    def written(folder):
+        return (folder / "dataset_info.json").is_file() and (folder / LEGEND_FILE).is_file()
+
+    if written(path):
+        return path
+    found = sorted(p for pattern in ("*", "*/*") for p in path.glob(pattern)
+                   if p.is_dir() and written(p))
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise DataError(f"{path} is not a dataset written by build_tfds (lcgan pack): expected "
+                        f"dataset_info.json and {LEGEND_FILE} in it, in NAME/{VERSION} or in "
+                        f"{VERSION} under it.")
+    raise DataError(f"{path} holds {len(found)} datasets written by build_tfds: "
+                    f"{[str(p) for p in found]}; give one of them.")
+
+
 class TfdsSource(TileSource):
     """Tiles of a dataset written by :func:`build_tfds`, streamed from its TFRecord shards.
 
     Args:
-        path: the dataset directory returned by :func:`build_tfds` (``data_dir/name/1.0.0``).
+        path: the dataset directory returned by :func:`build_tfds` (``data_dir/name/1.0.0``),
+            or a folder above it holding one such dataset (the ``data_dir`` given to
+            :func:`build_tfds`, or ``data_dir/name``); see :func:`find_tfds_dataset`.
 
     Raises:
-        DataError: ``path`` is not a dataset written by :func:`build_tfds`.
+        DataError: no dataset written by :func:`build_tfds` is at ``path``, or several are.
     """
 
     def __init__(self, path):
         import tensorflow_datasets as tfds
 
-        self.path = pathlib.Path(path)
-        if not (self.path / "dataset_info.json").is_file() or not (self.path / LEGEND_FILE).is_file():
-            raise DataError(f"{self.path} is not a dataset written by build_tfds: expected "
-                            f"dataset_info.json and {LEGEND_FILE} in it.")
+        self.path = find_tfds_dataset(path)
         self.builder = tfds.builder_from_directory(os.fspath(self.path))
         self.legend = Legend.from_json(self.path / LEGEND_FILE)
 
