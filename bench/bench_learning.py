@@ -25,8 +25,8 @@ import numpy as np  # noqa: E402
 
 from lcgan import models  # noqa: E402
 from lcgan.data import SyntheticSource, make_dataset  # noqa: E402
-from lcgan.gan import LandcoverGAN  # noqa: E402
-from lcgan.metrics import masked_l1  # noqa: E402
+from lcgan.training.gan import LandcoverGAN  # noqa: E402
+from lcgan.evaluation.metrics import masked_l1  # noqa: E402
 from lcgan.models.blocks import select_inputs  # noqa: E402
 
 

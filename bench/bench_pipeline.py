@@ -32,7 +32,7 @@ import tensorflow as tf  # noqa: E402
 
 import lcgan  # noqa: E402
 from lcgan.data import make_dataset, masked_class, mixed_square, sample_source  # noqa: E402
-from lcgan.gan import LandcoverGAN  # noqa: E402
+from lcgan.training.gan import LandcoverGAN  # noqa: E402
 from lcgan.models import patch_discriminator, unet_generator  # noqa: E402
 from timing import timed  # noqa: E402
 
@@ -87,7 +87,7 @@ def builder_rates(raw, num_classes, repeats):
     (``jit_compile=True``) outputs are checked to equal the plain ``tf.function`` ones for the
     same seed, whose semantics tests/data/test_samples.py covers.
     """
-    rgb, lc = raw["rgb"], raw["landcover_ids"]  # (B, H, W, 3) float32 in [-1, 1], (B, H, W) int32
+    rgb, lc = raw["rgb"], raw["landcover"]  # (B, H, W, 3) float32 in [-1, 1], (B, H, W) int32
     batch, size = lc.shape[0], lc.shape[1]
     side_range, patch_size, num_patches = (size // 4, size // 2), size // 4, 3
     partner = tf.roll(tf.range(batch), 1, axis=0)

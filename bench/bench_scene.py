@@ -15,7 +15,7 @@ Two questions, each answered by a ratio measured in this one run:
    ``unet_generator`` (the size the README suggests for real runs).
 
 The mask covers the whole scene, so every window is run. The generators are UNets from
-``lcgan.models``, exported with :func:`lcgan.export.export_generator`; the memory part uses the
+``lcgan.models``, exported with :func:`lcgan.scenes.export.export_generator`; the memory part uses the
 first of ``--widths``.
 
 Usage:
@@ -79,7 +79,7 @@ def _write_strip(writers, rng, row, end, size):
 
 def export_model(folder: pathlib.Path, window: int, width: int) -> str:
     from lcgan.data.legend import sample_legend
-    from lcgan.export import export_generator
+    from lcgan.scenes.export import export_generator
     from lcgan.models import unet_generator
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -90,7 +90,7 @@ def export_model(folder: pathlib.Path, window: int, width: int) -> str:
 
 
 def edit(model, scene, out, args):
-    from lcgan.inference import edit_scene
+    from lcgan.scenes.inference import edit_scene
 
     edit_scene(model, scene["rgb"], scene["landcover"], out, mask_path=scene["mask"],
                window=args.window, overlap=args.overlap, batch_size=args.batch_size,
@@ -99,7 +99,7 @@ def edit(model, scene, out, args):
 
 def child_memory(args) -> dict:
     """Edit one scene; report time and peak resident memory of this process."""
-    from lcgan.export import load_generator
+    from lcgan.scenes.export import load_generator
 
     scene = json.loads(args.scene)
     model = load_generator(args.model)
@@ -121,8 +121,8 @@ def peak_rss_mb() -> float:
 
 def child_throughput(args) -> dict:
     """Scene path vs the raw model on the same windows in memory, alternating, medians."""
-    from lcgan.export import load_generator
-    from lcgan.windows import window_offsets
+    from lcgan.scenes.export import load_generator
+    from lcgan.scenes.windows import window_offsets
 
     scene = json.loads(args.scene)
     model = load_generator(args.model)

@@ -38,8 +38,8 @@ from tensorflow.python.framework import ops as tf_ops  # noqa: E402  (per-op FLO
 from tensorflow.python.profiler.internal import flops_registry  # noqa: E402, F401  (registers them)
 
 from lcgan.data.samples import build_samples  # noqa: E402
-from lcgan.gan import LandcoverGAN  # noqa: E402
-from lcgan.losses import VGGFeatureLoss  # noqa: E402
+from lcgan.training.gan import LandcoverGAN  # noqa: E402
+from lcgan.training.losses import VGGFeatureLoss  # noqa: E402
 from lcgan.models import (acgan_discriminator, dual_branch_generator, patch_discriminator,  # noqa: E402
                           unet_generator)
 from lcgan.models.blocks import resolve_depth  # noqa: E402
@@ -116,7 +116,7 @@ def _lcgan_step(config, size, width):
 def _batch(task, size, batch_size):
     rng = np.random.default_rng(0)
     raw = {"rgb": tf.constant(rng.uniform(-1, 1, (batch_size, size, size, 3)), tf.float32),
-           "landcover_ids": tf.constant(rng.integers(0, NUM_CLASSES, (batch_size, size, size)), tf.int32)}
+           "landcover": tf.constant(rng.integers(0, NUM_CLASSES, (batch_size, size, size)), tf.int32)}
     return build_samples(raw, task=task, num_classes=NUM_CLASSES, seed=0)
 
 

@@ -1,6 +1,6 @@
 """Score a trained generator next to simple baselines on real tiles.
 
-Runs the generator and the baselines of ``lcgan.baselines`` (class mean colour fill, biharmonic
+Runs the generator and the baselines of ``lcgan.evaluation.baselines`` (class mean colour fill, biharmonic
 inpainting, copy-the-input) on the same fixed-seed batches and writes ``results.md``,
 ``results.csv``, ``breakdown.csv`` and ``examples.png`` into ``--out``:
 
@@ -13,13 +13,13 @@ inpainting, copy-the-input) on the same fixed-seed batches and writes ``results.
 
 import argparse
 
-from lcgan.evaluation import add_evaluate_arguments, run_evaluation
+from lcgan.cli import add_evaluate_arguments, evaluate_from_args
 
 
 def main(argv=None):
     parser = add_evaluate_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
-    result = run_evaluation(parser.parse_args(argv))
-    print("\n".join(f"wrote {path}" for path in result["files"]))
+    result = evaluate_from_args(parser.parse_args(argv))
+    print("\n".join(f"wrote {path}" for path in result.files))
     return result
 
 

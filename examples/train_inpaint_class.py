@@ -14,14 +14,22 @@ Running the same command again continues from ``runs/inpaint/checkpoints`` (``--
 starts over).
 """
 
+import argparse
 import sys
 
-from lcgan import recipes
+from lcgan.cli import add_train_arguments, config_from_args, source_from_args
+from lcgan.training.recipes import describe_outputs, train
 
 
 def main(argv=None):
     """Parse ``argv`` (default: the command line), train, and return the output folder."""
-    return recipes.main("inpaint", argv, description=__doc__.split("\n\n")[0])
+    parser = add_train_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]),
+                                 "inpaint")
+    args = parser.parse_args(argv)
+    run = train(source=source_from_args(args), config=config_from_args(args), out=args.out,
+                resume=args.resume, task="inpaint")
+    print(describe_outputs(run))
+    return run.out
 
 
 if __name__ == "__main__":

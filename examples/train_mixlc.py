@@ -15,14 +15,22 @@ the run says loudly that the feature loss is off (``--require-vgg`` makes that a
 ``--vgg-weights PATH`` takes a local weights file).
 """
 
+import argparse
 import sys
 
-from lcgan import recipes
+from lcgan.cli import add_train_arguments, config_from_args, source_from_args
+from lcgan.training.recipes import describe_outputs, train
 
 
 def main(argv=None):
     """Parse ``argv`` (default: the command line), train, and return the output folder."""
-    return recipes.main("mixlc", argv, description=__doc__.split("\n\n")[0])
+    parser = add_train_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]),
+                                 "mixlc")
+    args = parser.parse_args(argv)
+    run = train(source=source_from_args(args), config=config_from_args(args), out=args.out,
+                resume=args.resume, task="mixlc")
+    print(describe_outputs(run))
+    return run.out
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import os
 import keras
 import numpy as np
 
-from lcgan import metrics
+from lcgan.evaluation import metrics
 from lcgan.data import FolderSource, TileSource, make_dataset, sample_source
 from lcgan.data.legend import IGNORE
 from lcgan.models.segmenter import segmenter
@@ -59,10 +59,10 @@ def parse_args(argv=None):
 
 
 def _pairs(source, args, *, seed, augment):
-    """(rgb, landcover_ids) batches: random crops of the source's tiles."""
+    """(rgb, landcover) batches: random crops of the source's tiles."""
     dataset = make_dataset(source, task="inpaint", image_size=args.image_size,
                            batch_size=args.batch_size, seed=seed, augment=augment, build=False)
-    return dataset.map(lambda batch: ({"rgb": batch["rgb"]}, batch["landcover_ids"]))
+    return dataset.map(lambda batch: ({"rgb": batch["rgb"]}, batch["landcover"]))
 
 
 def main(argv=None):

@@ -13,40 +13,106 @@ Example:
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
+from lcgan.data.tasks import TASKS
 from lcgan.errors import LcganError
-
-TASKS = ("mixlc", "inpaint")
-
-
-def _implementation(command: str, module: str):
-    """Import a sibling module for ``command``; a missing one becomes a one-line user error."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        raise _UsageError(f"this command needs {module}, which cannot be imported ({err}).") from err
-
-
-class _UsageError(Exception):
-    """Reported as one line on stderr, exit status 2."""
 
 
 # ----------------------------------------------------------------------------- train
+def add_data_arguments(parser, *, image_size=True):
+    """Tile location flags (one of --data-dir, --geotiff, --tfds-dir; default the bundled sample)."""
+    data = parser.add_argument_group("data (default: the bundled Dubai sample)")
+    where = data.add_mutually_exclusive_group()
+    where.add_argument("--data-dir", help="folder of images/*.jpg + masks/*.png tile pairs "
+                       "(legend.json inside, or --legend)")
+    where.add_argument("--geotiff", nargs=2, action="append", metavar=("RGB", "LC"),
+                       help="an aligned (rgb, landcover) GeoTIFF pair; repeat for more (needs --legend)")
+    where.add_argument("--tfds-dir", help="dataset directory written by lcgan.data.build_tfds")
+    data.add_argument("--legend", help="legend JSON (for --geotiff, or to override --data-dir's)")
+    return data
+
+
+def source_from_args(args):
+    """The tile source named by :func:`add_data_arguments` flags."""
+    from lcgan.data import resolve_source
+
+    return resolve_source(args.data_dir, geotiff=args.geotiff, tfds_dir=args.tfds_dir,
+                          legend=args.legend, tile_size=getattr(args, "image_size", None))
+
+
+_TRAIN_HELP = {
+    "image_size": "square crop size in pixels", "batch_size": "batch size",
+    "epochs": "epochs", "steps_per_epoch": "steps per epoch",
+    "width": "channels of the first layers", "learning_rate": "Adam rate of G and D",
+    "gan_loss": "adversarial loss", "l1_inside_weight": "L1 weight of pixels inside the mask",
+    "l1_outside_weight": "L1 weight of pixels outside the mask",
+    "ema_decay": "decay of the exported moving-average generator; 0 disables it",
+    "vgg_weights": "VGG16 weights of the feature loss: imagenet (Keras cache, downloaded when "
+                   "online), a weights file PATH, or none",
+    "require_vgg": "fail instead of training without the feature loss when the VGG16 weights "
+                   "cannot be had",
+    "mixed_precision": "off; auto (mixed_float16 on GPU, mixed_bfloat16 on CPU); or a policy",
+    "samples_in_step": "build masked/mixed samples inside the train step (on the GPU)",
+    "seed": "random seed",
+}
+_CHOICES = {"gan_loss": "GAN_LOSSES", "mixed_precision": "PRECISIONS"}
+
+
+def add_train_arguments(parser, task):
+    """Add every :class:`~lcgan.training.config.TrainConfig` field of ``task`` as a flag."""
+    import dataclasses
+
+    from lcgan.training import config as config_module
+
+    defaults = config_module.TrainConfig.for_task(task)
+    parser.set_defaults(task=task)
+    add_data_arguments(parser)
+    group = parser.add_argument_group("training")
+    for field in dataclasses.fields(defaults):
+        if field.name == "task":
+            continue
+        value, flag = getattr(defaults, field.name), f"--{field.name.replace('_', '-')}"
+        help_text = _TRAIN_HELP.get(field.name, f"weight of the {field.name[:-7]} loss")
+        if isinstance(value, bool):
+            group.add_argument(flag, action="store_true", help=help_text)
+            continue
+        choices = getattr(config_module, _CHOICES[field.name]) if field.name in _CHOICES else None
+        group.add_argument(flag, type=type(value), default=value, choices=choices,
+                           help=f"{help_text} ({value})")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", default=os.path.join("runs", task), help=f"output folder (runs/{task})")
+    out.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                     help="continue from the checkpoint in OUT/checkpoints (default on)")
+    return parser
+
+
+def config_from_args(args):
+    """The :class:`~lcgan.training.config.TrainConfig` of parsed :func:`add_train_arguments` flags."""
+    import dataclasses
+
+    from lcgan.training.config import TrainConfig
+
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+
+
 def _train_arguments(parser, argv):
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--task", choices=TASKS, default="mixlc")
     task = pre.parse_known_args(argv)[0].task
     parser.add_argument("--task", choices=TASKS, default="mixlc",
                         help="mixlc: landcover mixing; inpaint: class inpainting (default mixlc)")
-    _implementation("train", "lcgan.recipes").add_train_arguments(parser, task)
+    add_train_arguments(parser, task)
 
 
 def _train(args):
-    out_dir = _implementation("train", "lcgan.recipes").run_training(args)
-    print(f"lcgan train: finished; outputs in {out_dir}")
+    from lcgan.training.recipes import describe_outputs, train
+
+    run = train(source=source_from_args(args), config=config_from_args(args), out=args.out,
+                resume=args.resume, task=args.task)
+    print(describe_outputs(run))
+    print(f"lcgan train: finished; outputs in {run.out}")
 
 
 # ---------------------------------------------------------------------------- export
@@ -63,18 +129,12 @@ def _export_arguments(parser, argv):
 
 
 def _export(args):
-    import keras
-
-    import lcgan.models.blocks  # noqa: F401  (registers lcgan's custom layers for loading)
     from lcgan.data.legend import Legend, sample_legend
-    from lcgan.export import export_generator
+    from lcgan.scenes.export import export_generator, load_keras_generator
 
-    if not os.path.isfile(args.generator):
-        raise FileNotFoundError(f"--generator file not found: {args.generator}")
     legend = sample_legend() if args.legend is None else Legend.from_json(args.legend)
-    generator = keras.saving.load_model(args.generator, compile=False)
-    path = export_generator(generator, args.out, legend=legend, task=args.task,
-                            image_size=args.image_size, overwrite=args.overwrite,
+    path = export_generator(load_keras_generator(args.generator), args.out, legend=legend,
+                            task=args.task, image_size=args.image_size, overwrite=args.overwrite,
                             keras_file=not args.no_keras_file)
     print(f"lcgan export: wrote {path}")
 
@@ -102,7 +162,7 @@ def _edit_arguments(parser, argv):
 
 def _edit(args):
     from lcgan.data.legend import Legend
-    from lcgan.inference import edit_scene
+    from lcgan.scenes.inference import edit_scene
 
     legend = None if args.legend is None else Legend.from_json(args.legend)
     path = edit_scene(args.model, args.rgb, args.landcover, args.out, mask_path=args.mask,
@@ -131,17 +191,14 @@ def _sample(args):
     import numpy as np
     from PIL import Image
 
-    from lcgan.callbacks import sample_grid
-    from lcgan.data import FolderSource, Legend, SyntheticSource, make_dataset, sample_source
+    from lcgan.training.callbacks import sample_grid
+    from lcgan.data import SyntheticSource, make_dataset, resolve_source
 
     if args.synthetic:
         source = SyntheticSource(num_tiles=4 * args.batch_size, tile_size=args.image_size,
                                  seed=args.seed)
-    elif args.data is None:
-        source = sample_source()
     else:
-        legend = None if args.legend is None else Legend.from_json(args.legend)
-        source = FolderSource(args.data, legend=legend)
+        source = resolve_source(args.data, legend=args.legend)
     dataset = make_dataset(source, task=args.task, image_size=args.image_size,
                            batch_size=args.batch_size, seed=args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -154,12 +211,59 @@ def _sample(args):
 
 
 # -------------------------------------------------------------------------- evaluate
+def add_evaluate_arguments(parser):
+    """The options of :func:`lcgan.evaluation.evaluator` as flags (the CLI and examples/evaluate.py)."""
+    parser.add_argument("--generator", required=True,
+                        help="an lcgan export directory or a generator .keras file")
+    parser.add_argument("--segmenter", default=None,
+                        help="segmenter .keras file (examples/train_segmenter.py) for landcover "
+                             "consistency and the domain Frechet distance")
+    parser.add_argument("--data", default=None,
+                        help="folder of images/ and masks/ tiles (default: the bundled Dubai sample)")
+    parser.add_argument("--legend", default=None, help="legend JSON (default: DATA/legend.json)")
+    parser.add_argument("--task", choices=TASKS, default="mixlc")
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batches", type=int, default=8, help="number of batches to evaluate")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--square-size", type=int, default=None, help="mixlc square side (pixels)")
+    parser.add_argument("--num-patches", type=int, default=None, help="inpaint patches per tile")
+    parser.add_argument("--patch-size", type=int, default=None, help="inpaint patch side (pixels)")
+    parser.add_argument("--area-bins", type=float, nargs="+", default=[0.05, 0.15],
+                        help="masked-area fractions separating the size bins")
+    parser.add_argument("--no-composite", action="store_true",
+                        help="score raw generator output instead of compositing it into the input")
+    parser.add_argument("--inception", action="store_true", help="also compute Inception FID/KID")
+    parser.add_argument("--inception-weights", default="imagenet",
+                        help="'imagenet' (the Keras cache file, default), a path of the InceptionV3 "
+                        "no-top .h5 weights, or 'none' (random weights)")
+    parser.add_argument("--examples", type=int, default=6, help="rows in examples.png")
+    parser.add_argument("--out", required=True, help="output folder")
+    return parser
+
+
+def evaluate_from_args(args):
+    """Run :func:`lcgan.evaluation.evaluator` with parsed :func:`add_evaluate_arguments` flags."""
+    from lcgan.data import resolve_source
+    from lcgan.evaluation.evaluator import evaluate
+
+    names = ("square_size",) if args.task == "mixlc" else ("num_patches", "patch_size")
+    options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return evaluate(args.generator, resolve_source(args.data, legend=args.legend), task=args.task,
+                    image_size=args.image_size, batch_size=args.batch_size, batches=args.batches,
+                    seed=args.seed, segmenter=args.segmenter, task_options=options,
+                    composite=not args.no_composite,
+                    inception_weights=args.inception_weights if args.inception else None,
+                    area_bins=tuple(args.area_bins), examples=args.examples, out=args.out)
+
+
 def _evaluate_arguments(parser, argv):
-    _implementation("evaluate", "lcgan.evaluation").add_evaluate_arguments(parser)
+    add_evaluate_arguments(parser)
 
 
 def _evaluate(args):
-    _implementation("evaluate", "lcgan.evaluation").run_evaluation(args)
+    result = evaluate_from_args(args)
+    print("\n".join(f"lcgan evaluate: wrote {path}" for path in result.files))
 
 
 COMMANDS = {
@@ -200,7 +304,7 @@ def main(argv=None) -> int:
         parser = argparse.ArgumentParser(prog=prog, description=summary, conflict_handler="resolve")
         add_arguments(parser, rest)
         run(parser.parse_args(rest))
-    except (_UsageError, LcganError, ValueError, FileExistsError, FileNotFoundError) as err:
+    except (LcganError, ValueError, FileExistsError, FileNotFoundError) as err:
         message = " ".join(str(err).split()) or type(err).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2

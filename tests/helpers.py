@@ -46,9 +46,9 @@ def random_inputs(model, *, batch=1, seed=0):
     inputs = {}
     for tensor in model.inputs:
         height, width, channels = tensor.shape[1:]
-        if tensor.name == "landcover":
+        if tensor.name == "landcover_onehot":
             ids = rng.integers(0, channels, (batch, height, width))
-            inputs["landcover"] = np.eye(channels, dtype="float32")[ids]
+            inputs["landcover_onehot"] = np.eye(channels, dtype="float32")[ids]
         elif tensor.name == "mask":
             side = max(height // 4, 1)
             mask = np.zeros((batch, height, width, 1), "float32")

@@ -9,7 +9,7 @@ from PIL import Image
 from lcgan.cli import COMMANDS, main
 from lcgan.data import raster
 from lcgan.data.legend import Legend
-from lcgan.export import export_generator, load_generator
+from lcgan.scenes.export import export_generator, load_generator
 from lcgan.models import unet_generator
 
 LEGEND = Legend(["water", "forest", "urban", "field"],
@@ -61,11 +61,6 @@ def test_no_or_unknown_command(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fly"])
     assert exit_info.value.code == 2
-
-
-def test_missing_sibling_module_is_a_clear_error(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "lcgan.recipes", None)
-    _assert_one_line_error(*_run(capsys, "train", "--task", "inpaint"), "lcgan.recipes")
 
 
 def test_edit_end_to_end_and_its_errors(capsys, exported, geotiff_pair, tmp_path):

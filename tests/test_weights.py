@@ -6,7 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from lcgan import fid, losses, weights
+from lcgan import weights
+from lcgan.evaluation import fid
+from lcgan.training import losses
 from lcgan.errors import WeightsUnavailableError
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from lcgan.data.samples import build_samples
-from lcgan.gan import LandcoverGAN
+from lcgan.training.gan import LandcoverGAN
 from lcgan.models import (acgan_discriminator, dual_branch_generator, patch_discriminator,
                           unet_generator)
 
@@ -14,12 +14,12 @@ CLASSES = 4
 
 
 def raw_batch(count=8, *, seed=0):
-    """Raw tiles {"rgb": (N, 32, 32, 3) in [-1, 1], "landcover_ids": (N, 32, 32)}: blocky classes."""
+    """Raw tiles {"rgb": (N, 32, 32, 3) in [-1, 1], "landcover": (N, 32, 32)}: blocky classes."""
     rng = np.random.default_rng(seed)
     ids = rng.integers(0, CLASSES, (count, SIZE // 8, SIZE // 8)).repeat(8, 1).repeat(8, 2)
     palette = rng.uniform(-0.8, 0.8, (CLASSES, 3))
     rgb = palette[ids] + rng.normal(0, 0.05, (count, SIZE, SIZE, 3))
-    return {"rgb": np.clip(rgb, -1, 1).astype("float32"), "landcover_ids": ids.astype("int32")}
+    return {"rgb": np.clip(rgb, -1, 1).astype("float32"), "landcover": ids.astype("int32")}
 
 
 def ready_dataset(task, *, count=8, batch_size=4, seed=0):

@@ -6,7 +6,7 @@ __all__ = [
     "IGNORE", "Legend", "sample_legend",
     "TileSource", "FolderSource", "GeoTiffSource", "SyntheticSource", "TfdsSource", "sample_source",
     "preset_source", "preset_names",
-    "build_tfds", "mixed_square", "masked_class", "build_samples", "sample_builder", "make_dataset",
+    "build_tfds", "resolve_source", "mixed_square", "masked_class", "build_samples", "sample_builder", "make_dataset",
 ]
 
 __getattr__ = lazy_exports(__name__, {
@@ -27,4 +27,5 @@ __getattr__ = lazy_exports(__name__, {
     "build_samples": "lcgan.data.samples",
     "sample_builder": "lcgan.data.samples",
     "make_dataset": "lcgan.data.pipeline",
+    "resolve_source": "lcgan.data.resolve",
 })

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from lcgan.data import raster
+from lcgan.data.grid import window_offsets
 from lcgan.data.legend import IGNORE, Legend, binarize_colors
 from lcgan.data.sources import TileSource, pair_of_sizes
 from lcgan.errors import DataError, RasterMismatchError
@@ -142,8 +143,7 @@ class GeoTiffSource(TileSource):
         profile = self._profiles[index][0]
         for size, step, extent in zip(self.tile_size, self.stride, (profile["height"],
                                                                      profile["width"])):
-            count = -(-(extent - size) // step) + 1  # windows, rounding up to cover the edge
-            yield [min(k * step, extent - size) for k in range(count)]
+            yield window_offsets(extent, size, step)
 
     def _read_window(self, index: int, row: int, col: int, rgb=True):
         """Read one window: ``(bands (3, h, w) raw or None, landcover ids (h, w) int32)``."""

@@ -224,12 +224,6 @@ class Legend:
         table = np.concatenate([self.palette, [self.ignore_color or (0, 0, 0)]]).astype(np.uint8)
         return table[np.where(ids < 0, self.num_classes, np.minimum(ids, self.num_classes))]
 
-    def one_hot(self, ids):
-        """Class ids (..., H, W) int -> (..., H, W, num_classes) float32 tensor; ignore -> zeros."""
-        import tensorflow as tf
-
-        return tf.one_hot(tf.cast(ids, tf.int32), self.num_classes, dtype=tf.float32)
-
 
 def binarize_colors(mask_rgb, threshold: int) -> np.ndarray:
     """Colour mask (..., 3) -> uint8, each channel 255 where ``>= threshold`` and 0 elsewhere.

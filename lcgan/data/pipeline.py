@@ -10,7 +10,7 @@ Example:
     >>> from lcgan.data import make_dataset, sample_source
     >>> dataset = make_dataset(sample_source(), task="mixlc", image_size=256, batch_size=8,
     ...                        square_size=(64, 128))
-    >>> batch = next(iter(dataset))  # rgb, landcover, landcover_ids, mask, target
+    >>> batch = next(iter(dataset))  # rgb, landcover, landcover, mask, target
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import random
 import tensorflow as tf
 
 from lcgan.data.samples import sample_builder
+from lcgan.images import to_unit
 
 
 def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=None, augment=True,
@@ -40,7 +41,7 @@ def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=No
         shuffle_buffer: tiles held by the shuffle buffer.
         repeat: cycle over the source forever.
         build: deliver model-ready samples; False delivers raw batches
-            ``{"rgb": (B, S, S, 3) float32 in [-1, 1], "landcover_ids": (B, S, S) int32}`` so
+            ``{"rgb": (B, S, S, 3) float32 in [-1, 1], "landcover": (B, S, S) int32}`` so
             that a train step builds the samples on the accelerator with
             ``sample_builder(task, num_classes=..., **task_options)``.
         cache: keep the decoded tiles in memory after the first pass (for small sources such
@@ -49,7 +50,7 @@ def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=No
 
     Returns:
         ``tf.data.Dataset`` of dicts with static shapes: model-ready (``rgb``, ``landcover``
-        one-hot, ``landcover_ids``, ``mask``, ``target``; see
+        one-hot, ``landcover``, ``mask``, ``target``; see
         :func:`~lcgan.data.samples.build_samples`) or raw batches.
 
     Raises:
@@ -98,7 +99,7 @@ def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=No
 
 
 def _crop_and_augment(tile, image_size, seed, augment):
-    """One tile -> ``{"rgb": (S, S, 3) float32 in [-1, 1], "landcover_ids": (S, S) int32}``."""
+    """One tile -> ``{"rgb": (S, S, 3) float32 in [-1, 1], "landcover": (S, S) int32}``."""
     # rgb and landcover travel as one (H, W, 4) tensor so they get the very same crop and moves.
     landcover = tf.cast(tile["landcover"], tf.int32)[..., None]
     stack = tf.concat([tf.cast(tile["rgb"], tf.int32), landcover], axis=-1)  # (H, W, 4)
@@ -114,5 +115,5 @@ def _crop_and_augment(tile, image_size, seed, augment):
         stack = tf.image.stateless_random_flip_left_right(stack, flip_seed)
         turns = tf.random.stateless_uniform([], turn_seed, minval=0, maxval=4, dtype=tf.int32)
         stack = tf.ensure_shape(tf.image.rot90(stack, turns), [image_size, image_size, 4])
-    rgb = tf.cast(stack[..., :3], tf.float32) / 127.5 - 1.0  # (S, S, 3) in [-1, 1]
-    return {"rgb": rgb, "landcover_ids": stack[..., 3]}
+    rgb = to_unit(stack[..., :3])  # (S, S, 3) in [-1, 1]
+    return {"rgb": rgb, "landcover": stack[..., 3]}

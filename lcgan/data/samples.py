@@ -12,13 +12,13 @@ few loops and runs it 2-3x faster).
 - :func:`masked_class` ("inpaint the most common class"): in a few random patches per sample,
   remove the pixels of the class that is most common inside the patch.
 - :func:`sample_builder` / :func:`build_samples` turn a raw batch
-  ``{"rgb": (B, H, W, 3) float32 in [-1, 1], "landcover_ids": (B, H, W) int32}`` into the
-  model-ready dict ``rgb``, ``landcover`` (one-hot), ``landcover_ids``, ``mask``, ``target``.
+  ``{"rgb": (B, H, W, 3) float32 in [-1, 1], "landcover": (B, H, W) int32}`` into the
+  model-ready dict ``rgb``, ``landcover`` (one-hot), ``landcover``, ``mask``, ``target``.
 
 Example:
-    >>> batch = {"rgb": tf.zeros([4, 64, 64, 3]), "landcover_ids": tf.zeros([4, 64, 64], tf.int32)}
+    >>> batch = {"rgb": tf.zeros([4, 64, 64, 3]), "landcover": tf.zeros([4, 64, 64], tf.int32)}
     >>> sample = build_samples(batch, task="mixlc", num_classes=6, seed=1, square_size=(16, 32))
-    >>> sample["landcover"].shape
+    >>> sample["landcover_onehot"].shape
     TensorShape([4, 64, 64, 6])
 """
 
@@ -30,12 +30,8 @@ import numbers
 import tensorflow as tf
 
 from lcgan.data.legend import IGNORE
+from lcgan.data.tasks import TASK_OPTIONS, TASKS  # noqa: F401  (TASKS: part of this API)
 
-TASK_OPTIONS = {
-    "mixlc": {"square_size": None, "centered": False, "variant": "a"},
-    "inpaint": {"num_patches": 3, "patch_size": None, "exclude_classes": (), "fill_value": 0.0},
-}
-"""Tasks of :func:`build_samples`, their options and defaults (None: set from the image size)."""
 
 _ALG = "philox"
 """Stateless RNG algorithm, fixed so that eager, ``tf.function`` and XLA (``jit_compile=True``)
@@ -200,7 +196,7 @@ def sample_builder(task, *, num_classes, **task_options):
             S = min(H, W); ``centered``; ``variant`` ``"a"`` feeds rgb_a, ``"b"`` feeds rgb_b) or
             ``"inpaint"`` (options ``num_patches`` default 3; ``patch_size`` default S/4;
             ``exclude_classes``; ``fill_value``).
-        num_classes: depth of the one-hot ``landcover``.
+        num_classes: depth of the one-hot ``landcover_onehot``.
         **task_options: see above and :data:`TASK_OPTIONS`.
 
     Raises:
@@ -220,12 +216,12 @@ def sample_builder(task, *, num_classes, **task_options):
     make = _mixlc_sample if task == "mixlc" else _inpaint_sample
 
     def build(batch, seed=None):
-        missing = sorted({"rgb", "landcover_ids"} - set(batch))
+        missing = sorted({"rgb", "landcover"} - set(batch))
         if missing:
-            raise ValueError(f"`batch` must have keys 'rgb' and 'landcover_ids'. "
+            raise ValueError(f"`batch` must have keys 'rgb' and 'landcover'. "
                              f"Missing: {missing}")
         rgb = tf.convert_to_tensor(batch["rgb"], tf.float32)  # (B, H, W, 3)
-        ids = tf.cast(batch["landcover_ids"], tf.int32)  # (B, H, W)
+        ids = tf.cast(batch["landcover"], tf.int32)  # (B, H, W)
         return make(rgb, ids, num_classes, as_seed(seed), **options)
 
     return build
@@ -235,14 +231,14 @@ def build_samples(batch, *, task, num_classes, seed=None, **task_options) -> dic
     """Raw batch -> model-ready dict for ``task`` (see :func:`sample_builder` for the options).
 
     Args:
-        batch: ``{"rgb": (B, H, W, 3) float32 in [-1, 1], "landcover_ids": (B, H, W) int32}``.
+        batch: ``{"rgb": (B, H, W, 3) float32 in [-1, 1], "landcover": (B, H, W) int32}``.
         task: ``"mixlc"`` or ``"inpaint"``.
-        num_classes: depth of the one-hot ``landcover``.
+        num_classes: depth of the one-hot ``landcover_onehot``.
         seed: None, an int or a shape-(2,) int tensor (see :func:`as_seed`).
 
     Returns:
         dict with ``rgb`` (B, H, W, 3) generator input (mixlc: rgb_a, or rgb_b with variant "b";
-        inpaint: masked rgb), ``landcover`` (B, H, W, K) float32 one-hot of ``landcover_ids``
+        inpaint: masked rgb), ``landcover_onehot`` (B, H, W, K) float32 one-hot of ``landcover``
         (B, H, W) int32 (mixlc: lc_ab; inpaint: the full landcover), ``mask`` (B, H, W, 1)
         float32 (1 = replaced/removed) and ``target`` (B, H, W, 3) (mixlc: rgb_ab; inpaint: the
         original rgb).
@@ -254,7 +250,7 @@ def build_samples(batch, *, task, num_classes, seed=None, **task_options) -> dic
     Example:
         >>> sample = build_samples(batch, task="inpaint", num_classes=6, seed=0, patch_size=16)
         >>> sorted(sample)
-        ['landcover', 'landcover_ids', 'mask', 'rgb', 'target']
+        ['landcover', 'landcover_onehot', 'mask', 'rgb', 'target']
     """
     return sample_builder(task, num_classes=num_classes, **task_options)(batch, seed)
 
@@ -288,8 +284,8 @@ def _inpaint_sample(rgb, ids, num_classes, seed, *, num_patches, patch_size, exc
 
 
 def _model_ready(rgb, ids, mask, target, num_classes):
-    return {"rgb": rgb, "landcover": tf.one_hot(ids, num_classes, dtype=tf.float32),
-            "landcover_ids": ids, "mask": mask, "target": target}
+    return {"rgb": rgb, "landcover_onehot": tf.one_hot(ids, num_classes, dtype=tf.float32),
+            "landcover": ids, "mask": mask, "target": target}
 
 
 def _partner_indices(batch, seed):

@@ -5,8 +5,12 @@ validation for the model builders, and :func:`select_inputs` to feed a model fro
 All tensors are channels-last: ``(B, H, W, C)``.
 """
 
+import warnings
+
 import keras
 from keras import ops
+
+from lcgan.images import composite
 
 NORMS = ("batch", "instance", "none")
 UPSAMPLES = ("transpose", "resize")
@@ -16,7 +20,7 @@ def select_inputs(model, batch):
     """Pick from ``batch`` the entries that ``model`` takes as inputs.
 
     Args:
-        model: A functional Keras model with named inputs (e.g. ``"rgb"``, ``"landcover"``, ``"mask"``).
+        model: A functional Keras model with named inputs (e.g. ``"rgb"``, ``"landcover_onehot"``, ``"mask"``).
         batch: A dict of tensors holding at least the model's input names (extra keys are ignored).
 
     Returns:
@@ -28,12 +32,22 @@ def select_inputs(model, batch):
     Example:
         >>> outputs = generator(select_inputs(generator, batch))  # doctest: +SKIP
     """
-    names = [tensor.name for tensor in model.inputs]
-    missing = [name for name in names if name not in batch]
+    keys = {tensor.name: _batch_key(model, tensor) for tensor in model.inputs}
+    missing = [key for key in keys.values() if key not in batch]
     if missing:
-        raise KeyError(f"Model {model.name!r} needs inputs {names}; the batch lacks {missing}. "
+        raise KeyError(f"Model {model.name!r} needs inputs {list(keys)}; the batch lacks {missing}. "
                        f"Batch keys: {sorted(batch)}")
-    return {name: batch[name] for name in names}
+    return {name: batch[key] for name, key in keys.items()}
+
+
+def _batch_key(model, tensor):
+    """The batch key feeding ``tensor``; lcgan 0.1 models named their one-hot input "landcover"."""
+    if tensor.name == "landcover" and len(tensor.shape) == 4:
+        warnings.warn(f"Model {model.name!r} was built by lcgan 0.1, whose one-hot input was named "
+                      "'landcover'; it is fed batch['landcover_onehot']. Rebuild or re-save the "
+                      "model to silence this warning.", DeprecationWarning, stacklevel=3)
+        return "landcover_onehot"
+    return tensor.name
 
 
 def check_choice(argument, value, choices):
@@ -270,10 +284,10 @@ def channels(width, level, cap=8):
 
 
 def image_inputs(image_size, num_classes, *, mask):
-    """Named ``keras.Input`` dict: ``rgb`` (B,H,W,3), ``landcover`` (B,H,W,K) and, if ``mask``, ``mask`` (B,H,W,1)."""
+    """Named ``keras.Input`` dict: ``rgb`` (B,H,W,3), ``landcover_onehot`` (B,H,W,K) and, if ``mask``, ``mask`` (B,H,W,1)."""
     inputs = {
         "rgb": keras.Input((image_size, image_size, 3), name="rgb"),
-        "landcover": keras.Input((image_size, image_size, num_classes), name="landcover"),
+        "landcover_onehot": keras.Input((image_size, image_size, num_classes), name="landcover_onehot"),
     }
     if mask:
         inputs["mask"] = keras.Input((image_size, image_size, 1), name="mask")
@@ -303,7 +317,7 @@ class Composite(keras.layers.Layer):
 
     def call(self, inputs):
         generated, rgb, mask = inputs
-        return mask * generated + (1.0 - mask) * rgb
+        return composite(generated, rgb, mask)
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]

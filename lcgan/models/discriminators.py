@@ -39,7 +39,7 @@ def patch_discriminator(*, image_size, num_classes, width=64, depth=4, norm="bat
         name: Model name.
 
     Inputs (dict):
-        ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover`` (B, H, W, K) one-hot float.
+        ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover_onehot`` (B, H, W, K) one-hot float.
 
     Returns:
         A ``keras.Model`` mapping the input dict to scores (B, H / 2**depth, W / 2**depth, 1).
@@ -58,7 +58,7 @@ def patch_discriminator(*, image_size, num_classes, width=64, depth=4, norm="bat
     depth = check_model_args(image_size=image_size, num_classes=num_classes, width=width, depth=depth,
                              norm=norm)
     inputs = image_inputs(image_size, num_classes, mask=False)
-    x = keras.layers.Concatenate(name="input_concat")([inputs["rgb"], inputs["landcover"]])  # (B, H, W, 3 + K)
+    x = keras.layers.Concatenate(name="input_concat")([inputs["rgb"], inputs["landcover_onehot"]])  # (B, H, W, 3 + K)
     x = encoder(x, width=width, depth=depth, norm=norm, name="down", spectral_norm=spectral_norm)[-1]
     scores = patch_head(x, width=width, depth=depth, norm=norm, spectral_norm=spectral_norm, name="patch")
     return keras.Model(inputs, scores, name=name)
@@ -88,7 +88,7 @@ def acgan_discriminator(*, image_size, num_classes, width=64, depth=4, norm="bat
         name: Model name.
 
     Inputs (dict):
-        ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover`` (B, H, W, K) one-hot float.
+        ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover_onehot`` (B, H, W, K) one-hot float.
 
     Returns:
         A ``keras.Model`` mapping the input dict to ``{"patch": (B, H / 2**depth, W / 2**depth, 1) raw
@@ -110,7 +110,7 @@ def acgan_discriminator(*, image_size, num_classes, width=64, depth=4, norm="bat
     inputs = image_inputs(image_size, num_classes, mask=False)
     trunk = encoder(inputs["rgb"], width=width, depth=depth, norm=norm, name="trunk",
                     spectral_norm=spectral_norm)
-    pooled = keras.layers.AveragePooling2D(2 ** depth, name="landcover_pool")(inputs["landcover"])  # (B,h,w,K)
+    pooled = keras.layers.AveragePooling2D(2 ** depth, name="landcover_pool")(inputs["landcover_onehot"])  # (B,h,w,K)
     x = keras.layers.Concatenate(name="patch_concat")([trunk[-1], pooled])
     scores = patch_head(x, width=width, depth=depth, norm=norm, spectral_norm=spectral_norm, name="patch")
     x = decoder(trunk[-1], [[skip] for skip in trunk[:-1]], width=width, norm=norm, mode=upsample,

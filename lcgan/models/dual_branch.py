@@ -20,7 +20,7 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
 
     Args:
         image_size: Side of the square input in pixels; any multiple of ``2**depth``.
-        num_classes: Number of landcover classes K (channels of the one-hot ``landcover`` input).
+        num_classes: Number of landcover classes K (channels of the one-hot ``landcover_onehot`` input).
         width: Channels of the first block of each encoder (32: two encoders of width 32 cost about
             as much as one UNet of width 64).
         depth: Number of halvings; None halves while the side stays >= 4 (64 -> 4, 128 -> 5, 256 -> 6),
@@ -34,7 +34,7 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
         name: Model name.
 
     Inputs (dict):
-        ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover`` (B, H, W, K) one-hot float;
+        ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover_onehot`` (B, H, W, K) one-hot float;
         ``mask`` (B, H, W, 1) float, 1 = to generate (only when ``use_mask`` or ``composite``).
 
     Returns:
@@ -48,7 +48,7 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
 
     Example:
         >>> g = dual_branch_generator(image_size=64, num_classes=6, width=8)
-        >>> g({"rgb": keras.ops.zeros((1, 64, 64, 3)), "landcover": keras.ops.zeros((1, 64, 64, 6))}).shape
+        >>> g({"rgb": keras.ops.zeros((1, 64, 64, 3)), "landcover_onehot": keras.ops.zeros((1, 64, 64, 6))}).shape
         TensorShape([1, 64, 64, 3])
     """
     depth = check_model_args(image_size=image_size, num_classes=num_classes, width=width, depth=depth,
@@ -58,7 +58,7 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
     if use_mask:
         rgb = keras.layers.Concatenate(name="rgb_mask_concat")([rgb, inputs["mask"]])  # (B, H, W, 4)
     rgb_features = encoder(rgb, width=width, depth=depth, norm=norm, name="rgb_down")
-    landcover_features = encoder(inputs["landcover"], width=width, depth=depth, norm=norm,
+    landcover_features = encoder(inputs["landcover_onehot"], width=width, depth=depth, norm=norm,
                                  name="landcover_down", dilation_rate=2 if dilated else 1)
     x = keras.layers.Concatenate(name="bottleneck_concat")([rgb_features[-1], landcover_features[-1]])
     skips = [list(pair) for pair in zip(rgb_features[:-1], landcover_features[:-1])]

@@ -80,7 +80,7 @@ def local_global_discriminator(*, image_size, num_classes, local_size=None, widt
         name: Model name.
 
     Inputs (dict):
-        ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover`` (B, H, W, K) one-hot float;
+        ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover_onehot`` (B, H, W, K) one-hot float;
         ``mask`` (B, H, W, 1) float, 1 = edited pixels (locates the local crop).
 
     Returns:
@@ -103,7 +103,7 @@ def local_global_discriminator(*, image_size, num_classes, local_size=None, widt
     if local_size > image_size:
         raise ValueError(f"`local_size` must be <= `image_size` {image_size}. Received: {local_size}")
     inputs = image_inputs(image_size, num_classes, mask=True)
-    x = keras.layers.Concatenate(name="input_concat")([inputs["rgb"], inputs["landcover"]])  # (B, H, W, 3 + K)
+    x = keras.layers.Concatenate(name="input_concat")([inputs["rgb"], inputs["landcover_onehot"]])  # (B, H, W, 3 + K)
     crop = MaskCrop(local_size, name="local_crop")([x, inputs["mask"]])  # (B, L, L, 3 + K)
     features = [_branch(x, width=width, norm=norm, spectral_norm=spectral_norm, name="global"),
                 _branch(crop, width=width, norm=norm, spectral_norm=spectral_norm, name="local")]

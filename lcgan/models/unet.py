@@ -17,7 +17,7 @@ def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch
 
     Args:
         image_size: Side of the square input in pixels; any multiple of ``2**depth``.
-        num_classes: Number of landcover classes K (channels of the one-hot ``landcover`` input).
+        num_classes: Number of landcover classes K (channels of the one-hot ``landcover_onehot`` input).
         width: Channels of the first encoder block.
         depth: Number of halvings; None halves while the side stays >= 4 (64 -> 4, 128 -> 5, 256 -> 6),
             at most 8.
@@ -30,7 +30,7 @@ def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch
         name: Model name.
 
     Inputs (dict):
-        ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover`` (B, H, W, K) one-hot float;
+        ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover_onehot`` (B, H, W, K) one-hot float;
         ``mask`` (B, H, W, 1) float, 1 = to generate (only when ``use_mask`` or ``composite``).
 
     Returns:
@@ -44,13 +44,13 @@ def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch
 
     Example:
         >>> g = unet_generator(image_size=64, num_classes=6, width=8)
-        >>> g({"rgb": keras.ops.zeros((1, 64, 64, 3)), "landcover": keras.ops.zeros((1, 64, 64, 6))}).shape
+        >>> g({"rgb": keras.ops.zeros((1, 64, 64, 3)), "landcover_onehot": keras.ops.zeros((1, 64, 64, 6))}).shape
         TensorShape([1, 64, 64, 3])
     """
     depth = check_model_args(image_size=image_size, num_classes=num_classes, width=width, depth=depth,
                              norm=norm, upsample=upsample)
     inputs = image_inputs(image_size, num_classes, mask=use_mask or composite)
-    channels_in = [inputs["rgb"], inputs["landcover"]] + ([inputs["mask"]] if use_mask else [])
+    channels_in = [inputs["rgb"], inputs["landcover_onehot"]] + ([inputs["mask"]] if use_mask else [])
     x = keras.layers.Concatenate(name="input_concat")(channels_in)  # (B, H, W, 3 + K [+ 1])
     features = encoder(x, width=width, depth=depth, norm=norm, name="down")
     x = decoder(features[-1], [[skip] for skip in features[:-1]], width=width, norm=norm, mode=upsample,

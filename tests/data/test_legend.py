@@ -46,12 +46,6 @@ def test_index_values_to_ids(legend):
         legend.ids_from_values(np.array([[1.5]]))
 
 
-def test_one_hot_zeros_for_ignore(legend):
-    one_hot = np.asarray(legend.one_hot(np.array([[0, 2, IGNORE]])))
-    np.testing.assert_array_equal(one_hot, [[[1, 0, 0], [0, 0, 1], [0, 0, 0]]])
-    assert one_hot.dtype == np.float32
-
-
 def test_colorize_and_palette(legend):
     np.testing.assert_array_equal(legend.colorize([[1, IGNORE]]), [[[0, 128, 0], [0, 0, 0]]])
     assert legend.palette.shape == (3, 3) and legend.palette.dtype == np.uint8

@@ -50,15 +50,15 @@ def test_model_ready_batches_have_static_shapes_and_value_ranges():
                            repeat=False, shuffle_buffer=4, num_patches=2, patch_size=8)
     spec = dataset.element_spec
     assert {k: tuple(v.shape) for k, v in spec.items()} == {
-        "rgb": (2, 32, 32, 3), "landcover": (2, 32, 32, num_classes),
-        "landcover_ids": (2, 32, 32), "mask": (2, 32, 32, 1), "target": (2, 32, 32, 3)}
+        "rgb": (2, 32, 32, 3), "landcover_onehot": (2, 32, 32, num_classes),
+        "landcover": (2, 32, 32), "mask": (2, 32, 32, 1), "target": (2, 32, 32, 3)}
     batches = _take(dataset, 10)
     assert len(batches) == 2  # 4 tiles, no repeat
     for batch in batches:
         assert -1.0 <= batch["target"].min() and batch["target"].max() <= 1.0
         assert batch["mask"].any()
-        np.testing.assert_array_equal(batch["landcover"].argmax(-1)[batch["landcover_ids"] >= 0],
-                                      batch["landcover_ids"][batch["landcover_ids"] >= 0])
+        np.testing.assert_array_equal(batch["landcover_onehot"].argmax(-1)[batch["landcover"] >= 0],
+                                      batch["landcover"][batch["landcover"] >= 0])
 
 
 @pytest.mark.parametrize("augment", [False, True])
@@ -68,9 +68,9 @@ def test_crops_flips_and_rotations_are_identical_for_rgb_and_landcover(augment):
                            augment=augment, build=False, shuffle_buffer=3)
     orientations = set()
     for batch in _take(dataset, 4):
-        assert set(batch) == {"rgb", "landcover_ids"}
+        assert set(batch) == {"rgb", "landcover"}
         pixels = np.rint((batch["rgb"] + 1.0) * 127.5).astype(int)  # back to uint8 values
-        np.testing.assert_array_equal(pixels[..., 0], batch["landcover_ids"] * 40)
+        np.testing.assert_array_equal(pixels[..., 0], batch["landcover"] * 40)
         for rows, cols in zip(pixels[..., 1], pixels[..., 2]):
             # Each crop is a 24 x 24 window of its tile, turned by one of the 8 symmetries.
             assert rows.max() - rows.min() == 23 and cols.max() - cols.min() == 23
@@ -88,7 +88,7 @@ def test_bundled_sample_pipeline_delivers_both_tasks():
     for task in ("mixlc", "inpaint"):
         (batch,) = _take(make_dataset(source, task=task, image_size=64, batch_size=2,
                                       shuffle_buffer=2), 1)
-        assert batch["landcover"].shape == (2, 64, 64, source.legend.num_classes)
+        assert batch["landcover_onehot"].shape == (2, 64, 64, source.legend.num_classes)
         assert batch["mask"].any()
 
 

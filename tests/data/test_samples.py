@@ -72,16 +72,16 @@ def test_mixlc_partner_is_a_permutation_without_fixed_points(batch, variant):
                           (batch, 12, 12, 3))
     ids = np.broadcast_to(np.arange(batch, dtype=np.int32)[:, None, None], (batch, 12, 12))
     for seed in range(6):
-        out = build_samples({"rgb": rgb, "landcover_ids": ids}, task="mixlc", num_classes=batch,
+        out = build_samples({"rgb": rgb, "landcover": ids}, task="mixlc", num_classes=batch,
                             seed=seed, square_size=(3, 6), variant=variant)
         inside = out["mask"].numpy()[..., 0] == 1
         partner = np.array([out["target"].numpy()[i][inside[i]][0, 0] for i in range(batch)])
         assert (partner != np.arange(batch)).all()
         assert sorted(partner) == list(range(batch))
-        np.testing.assert_array_equal(out["landcover_ids"].numpy(),
+        np.testing.assert_array_equal(out["landcover"].numpy(),
                                       out["target"].numpy()[..., 0].astype(np.int32))
-        np.testing.assert_array_equal(out["landcover"].numpy().argmax(-1),
-                                      out["landcover_ids"].numpy())
+        np.testing.assert_array_equal(out["landcover_onehot"].numpy().argmax(-1),
+                                      out["landcover"].numpy())
         expected_rgb = rgb if variant == "a" else rgb[partner.astype(int)]
         np.testing.assert_array_equal(out["rgb"].numpy(), expected_rgb)
 
@@ -133,7 +133,7 @@ def test_masked_class_rules_for_ties_ignore_and_excluded_classes():
 @pytest.mark.parametrize("task", ["mixlc", "inpaint"])
 def test_same_seed_same_samples_inside_and_outside_tf_function(task, jit_compile):
     rgb, lc = _random_batch(4, 32, 32, 5, seed=3)
-    batch = {"rgb": rgb, "landcover_ids": lc}
+    batch = {"rgb": rgb, "landcover": lc}
     seed = keras.random.SeedGenerator(5).next()
 
     @tf.function(jit_compile=jit_compile)  # XLA must draw the same squares and patches
@@ -143,11 +143,11 @@ def test_same_seed_same_samples_inside_and_outside_tf_function(task, jit_compile
     compiled = step(batch, seed)
     eager = build_samples(batch, task=task, num_classes=5, seed=seed)
     other = build_samples(batch, task=task, num_classes=5, seed=tf.constant([6, 0]))
-    assert set(compiled) == {"rgb", "landcover", "landcover_ids", "mask", "target"}
+    assert set(compiled) == {"rgb", "landcover", "landcover_onehot", "mask", "target"}
     for key, value in compiled.items():
         assert value.shape[:3] == (4, 32, 32)
         np.testing.assert_array_equal(value.numpy(), eager[key].numpy())
-    assert compiled["landcover"].shape == (4, 32, 32, 5)
+    assert compiled["landcover_onehot"].shape == (4, 32, 32, 5)
     assert not np.array_equal(compiled["mask"].numpy(), other["mask"].numpy())
     int_seed = [build_samples(batch, task=task, num_classes=5, seed=9)["mask"] for _ in range(2)]
     np.testing.assert_array_equal(*int_seed)
@@ -156,42 +156,42 @@ def test_same_seed_same_samples_inside_and_outside_tf_function(task, jit_compile
 
 def test_inpaint_sample_keeps_full_landcover_and_targets_original_rgb():
     rgb, lc = _random_batch(3, 32, 32, 4, seed=5)
-    out = build_samples({"rgb": rgb, "landcover_ids": lc}, task="inpaint", num_classes=4, seed=2,
+    out = build_samples({"rgb": rgb, "landcover": lc}, task="inpaint", num_classes=4, seed=2,
                         num_patches=2, patch_size=12, exclude_classes=[3])
     mask = out["mask"].numpy()[..., 0] == 1
     assert mask.any()
     np.testing.assert_array_equal(out["target"].numpy(), rgb)
-    np.testing.assert_array_equal(out["landcover_ids"].numpy(), lc)
+    np.testing.assert_array_equal(out["landcover"].numpy(), lc)
     np.testing.assert_array_equal(out["rgb"].numpy(), np.where(mask[..., None], 0.0, rgb))
-    assert (out["landcover"].numpy()[lc == IGNORE] == 0).all()  # one-hot of IGNORE is zeros
+    assert (out["landcover_onehot"].numpy()[lc == IGNORE] == 0).all()  # one-hot of IGNORE is zeros
 
 
 def test_builders_keep_static_shapes_in_a_tf_data_map_after_batch():
     rgb, lc = _random_batch(6, 16, 16, 3, seed=0)
-    dataset = tf.data.Dataset.from_tensor_slices({"rgb": rgb, "landcover_ids": lc}).batch(
+    dataset = tf.data.Dataset.from_tensor_slices({"rgb": rgb, "landcover": lc}).batch(
         3, drop_remainder=True)
     built = dataset.map(lambda batch: build_samples(batch, task="mixlc", num_classes=3, seed=1))
-    assert built.element_spec["landcover"].shape == (3, 16, 16, 3)
+    assert built.element_spec["landcover_onehot"].shape == (3, 16, 16, 3)
     assert built.element_spec["mask"].shape == (3, 16, 16, 1)
     assert len(list(built)) == 2
 
 
 @pytest.mark.parametrize("call,message", [
-    (lambda b: mixed_square(b["rgb"], b["landcover_ids"], b["rgb"], b["landcover_ids"], size=20),
+    (lambda b: mixed_square(b["rgb"], b["landcover"], b["rgb"], b["landcover"], size=20),
      "`size` must be <= the image size 16. Received: 20"),
-    (lambda b: mixed_square(b["rgb"], b["landcover_ids"], b["rgb"], b["landcover_ids"],
+    (lambda b: mixed_square(b["rgb"], b["landcover"], b["rgb"], b["landcover"],
                             size=(9, 4)), "`size` must be an int >= 1"),
-    (lambda b: masked_class(b["rgb"], b["landcover_ids"], num_patches=2, patch_size=(4, 17)),
+    (lambda b: masked_class(b["rgb"], b["landcover"], num_patches=2, patch_size=(4, 17)),
      r"`patch_size` must be <= the image size 16. Received: \(4, 17\)"),
-    (lambda b: masked_class(b["rgb"], b["landcover_ids"], num_patches=0, patch_size=4),
+    (lambda b: masked_class(b["rgb"], b["landcover"], num_patches=0, patch_size=4),
      "`num_patches` must be an int >= 1. Received: 0"),
-    (lambda b: masked_class(b["rgb"], b["landcover_ids"], num_patches=1, patch_size=4,
+    (lambda b: masked_class(b["rgb"], b["landcover"], num_patches=1, patch_size=4,
                             exclude_classes=[7], num_classes=3), "`exclude_classes`"),
     (lambda b: build_samples(b, task="mix", num_classes=3), "`task` must be one of"),
     (lambda b: build_samples(b, task="mixlc", num_classes=3, patch_size=4), r"\['patch_size'\]"),
     (lambda b: build_samples(b, task="mixlc", num_classes=3, variant="c"), "`variant`"),
     (lambda b: build_samples(b, task="inpaint", num_classes=0), "`num_classes`"),
-    (lambda b: build_samples({"rgb": b["rgb"]}, task="inpaint", num_classes=3), "landcover_ids"),
+    (lambda b: build_samples({"rgb": b["rgb"]}, task="inpaint", num_classes=3), "landcover"),
     (lambda b: build_samples({k: v[:1] for k, v in b.items()}, task="mixlc", num_classes=3),
      "batch size must be >= 2. Received: 1"),
     (lambda b: build_samples(b, task="mixlc", num_classes=3, seed=tf.constant([1, 2, 3])),
@@ -200,4 +200,4 @@ def test_builders_keep_static_shapes_in_a_tf_data_map_after_batch():
 def test_bad_arguments_raise_errors_naming_them(call, message):
     rgb, lc = _random_batch(2, 16, 16, 3, seed=0)
     with pytest.raises(ValueError, match=message):
-        call({"rgb": rgb, "landcover_ids": lc})
+        call({"rgb": rgb, "landcover": lc})

@@ -19,7 +19,7 @@ def _two_input_model():
 def test_select_inputs_keeps_only_the_model_inputs():
     model = _two_input_model()
     batch = {"rgb": np.ones((1, 8, 8, 3), "float32"), "mask": np.zeros((1, 8, 8, 1), "float32"),
-             "target": np.zeros((1, 8, 8, 3), "float32"), "landcover_ids": np.zeros((1, 8, 8), "int32")}
+             "target": np.zeros((1, 8, 8, 3), "float32"), "landcover": np.zeros((1, 8, 8), "int32")}
     selected = select_inputs(model, batch)
     assert set(selected) == {"rgb", "mask"}
     assert selected["rgb"] is batch["rgb"]
@@ -115,7 +115,7 @@ def test_composite_keeps_known_pixels():
 
 @pytest.mark.parametrize("build", [unet_generator, dual_branch_generator, patch_discriminator,
                                    local_global_discriminator, acgan_discriminator])
-@pytest.mark.parametrize("name, channels, expected", [("rgb", 4, 3), ("landcover", 7, 6)])
+@pytest.mark.parametrize("name, channels, expected", [("rgb", 4, 3), ("landcover_onehot", 7, 6)])
 def test_every_model_names_the_input_with_wrong_channels(build, name, channels, expected):
     model = build(image_size=32, num_classes=6, width=4)
     inputs = dict(random_inputs(model), **{name: np.zeros((1, 32, 32, channels), "float32")})

@@ -70,7 +70,7 @@ def test_build_errors_name_the_argument(build, kwargs, message):
 def test_acgan_classes_see_rgb_alone_and_patch_sees_landcover():
     model = acgan_discriminator(image_size=32, num_classes=6, width=4, norm="none")
     inputs = random_inputs(model)
-    other = dict(inputs, landcover=np.roll(inputs["landcover"], 1, axis=-1))
+    other = dict(inputs, landcover_onehot=np.roll(inputs["landcover_onehot"], 1, axis=-1))
     out, out_other = model(inputs), model(other)
     np.testing.assert_array_equal(_numpy(out["classes"]), _numpy(out_other["classes"]))
     assert not np.allclose(_numpy(out["patch"]), _numpy(out_other["patch"]))

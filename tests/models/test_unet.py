@@ -19,7 +19,7 @@ def _numpy(x):
 @pytest.mark.parametrize("num_classes", [6, 11])
 def test_output_shape(build, image_size, num_classes):
     model = build(image_size=image_size, num_classes=num_classes, width=4)
-    assert sorted(t.name for t in model.inputs) == ["landcover", "rgb"]
+    assert sorted(t.name for t in model.inputs) == ["landcover_onehot", "rgb"]
     out = _numpy(model(random_inputs(model)))
     assert out.shape == (1, image_size, image_size, 3)
     assert np.abs(out).max() <= 1.0
@@ -29,7 +29,7 @@ def test_output_shape(build, image_size, num_classes):
 def test_options_round_trip(build, tmp_path):
     model = build(image_size=32, num_classes=6, width=4, norm="instance", upsample="resize", use_mask=True,
                   composite=True)
-    assert sorted(t.name for t in model.inputs) == ["landcover", "mask", "rgb"]
+    assert sorted(t.name for t in model.inputs) == ["landcover_onehot", "mask", "rgb"]
     assert_save_load_roundtrip(model, random_inputs(model, batch=2), tmp_path)
 
 
@@ -55,7 +55,7 @@ def test_use_mask_feeds_the_mask_to_the_network(build):
 def test_output_depends_on_landcover(build):
     model = build(image_size=32, num_classes=6, width=4, norm="none")
     inputs = random_inputs(model)
-    other = dict(inputs, landcover=np.roll(inputs["landcover"], 1, axis=-1))
+    other = dict(inputs, landcover_onehot=np.roll(inputs["landcover_onehot"], 1, axis=-1))
     assert not np.allclose(_numpy(model(inputs)), _numpy(model(other)))
 
 
@@ -63,7 +63,7 @@ def test_output_depends_on_landcover(build):
 def test_called_on_a_batch_through_select_inputs(build):
     model = build(image_size=32, num_classes=6, width=4, use_mask=True)
     batch = random_inputs(model, batch=2)
-    batch.update(target=batch["rgb"], landcover_ids=np.zeros((2, 32, 32), "int32"))
+    batch.update(target=batch["rgb"], landcover=np.zeros((2, 32, 32), "int32"))
     assert model(select_inputs(model, batch)).shape == (2, 32, 32, 3)
 
 

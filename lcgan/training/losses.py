@@ -1,17 +1,19 @@
 """Losses of the landcover GAN, each usable on its own.
 
 Every function returns a **per-example** loss of shape ``(B,)``; reduce it with ``ops.mean`` for a
-single-device scalar, or with ``tf.nn.compute_average_loss`` (what :class:`lcgan.gan.LandcoverGAN`
+single-device scalar, or with ``tf.nn.compute_average_loss`` (what :class:`lcgan.training.gan.LandcoverGAN`
 does) so distributed training divides by the global batch size. Images are float in ``[-1, 1]``
 and losses are on that scale (an L1 of 2 is the largest possible error). Evaluation measures
-(region L1, PSNR, SSIM on the [0, 1] scale, NaN for empty masks) live in :mod:`lcgan.metrics`.
+(region L1, PSNR, SSIM on the [0, 1] scale, NaN for empty masks) live in :mod:`lcgan.evaluation.metrics`.
 
 Example:
-    >>> l1 = masked_l1(target, output, mask, inside_weight=1.0, outside_weight=0.1)  # (B,)
+    >>> l1 = reconstruction_l1(target, output, mask, inside_weight=1.0, outside_weight=0.1)  # (B,)
     >>> d = discriminator_loss(real_scores, fake_scores, kind="lsgan")  # (B,)
 """
 
 from __future__ import annotations
+
+import warnings
 
 import keras
 from keras import ops
@@ -28,11 +30,11 @@ def _per_example_mean(x):
     return ops.mean(ops.reshape(x, (ops.shape(x)[0], -1)), axis=1)
 
 
-def masked_l1(target, output, mask=None, *, inside_weight=1.0, outside_weight=1.0):
+def reconstruction_l1(target, output, mask=None, *, inside_weight=1.0, outside_weight=1.0):
     """Training L1 distance with separate weights inside and outside the mask.
 
     Every pixel counts (weighted), so the mean is over the whole image on the [-1, 1] scale; for
-    the evaluation L1 over the masked region only use :func:`lcgan.metrics.masked_l1`.
+    the evaluation L1 over the masked region only use :func:`lcgan.evaluation.metrics.masked_l1`.
 
     Args:
         target: (B, H, W, 3) reference image.
@@ -49,6 +51,15 @@ def masked_l1(target, output, mask=None, *, inside_weight=1.0, outside_weight=1.
         mask = ops.cast(mask, "float32")
         error = error * (inside_weight * mask + outside_weight * (1.0 - mask))
     return _per_example_mean(error)
+
+
+def masked_l1(*args, **kwargs):
+    """Deprecated name of :func:`reconstruction_l1` (lcgan 0.1); it differs from the evaluation
+    metric :func:`lcgan.evaluation.metrics.masked_l1` in scale and denominator."""
+    warnings.warn("lcgan.training.losses.masked_l1 is renamed reconstruction_l1 (the evaluation "
+                  "metric of the same old name is lcgan.evaluation.metrics.masked_l1).",
+                  DeprecationWarning, stacklevel=2)
+    return reconstruction_l1(*args, **kwargs)
 
 
 def _check_kind(kind):
@@ -96,17 +107,17 @@ def generator_adversarial_loss(fake_scores, *, kind="lsgan"):
     return -_per_example_mean(fake_scores)
 
 
-def acgan_loss(landcover_ids, class_logits):
+def acgan_loss(landcover, class_logits):
     """Per-pixel cross-entropy of the ACGAN landcover head, ignoring ``IGNORE`` pixels.
 
     Args:
-        landcover_ids: (B, H, W) int32 class ids, ``IGNORE`` (-1) where unannotated.
+        landcover: (B, H, W) int32 class ids, ``IGNORE`` (-1) where unannotated.
         class_logits: (B, H, W, K) logits predicted from the image alone.
 
     Returns:
         (B,) mean cross-entropy over each example's annotated pixels (0 if it has none).
     """
-    ids = ops.cast(landcover_ids, "int32")
+    ids = ops.cast(landcover, "int32")
     valid = ops.cast(ops.not_equal(ids, IGNORE), "float32")  # (B, H, W)
     per_pixel = keras.losses.sparse_categorical_crossentropy(
         ops.maximum(ids, 0), ops.cast(class_logits, "float32"), from_logits=True)  # (B, H, W)

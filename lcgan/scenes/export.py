@@ -38,30 +38,24 @@ import tempfile
 
 import numpy as np
 
+from lcgan.data.tasks import TASKS
 from lcgan.errors import ExportError
+from lcgan.images import shown_generator
 
 METADATA_FILE = "lcgan_export.json"
 KERAS_FILE = "generator.keras"
 SIGNATURE = "serving_default"
-TASKS = ("mixlc", "inpaint")
 FORMAT_VERSION = 1
-
-
-def _generator_of(generator_or_gan):
-    """The Keras generator to export: a LandcoverGAN's EMA generator when it has one."""
-    ema = getattr(generator_or_gan, "ema_generator", None)
-    if ema is not None:
-        return ema
-    return getattr(generator_or_gan, "generator", generator_or_gan)
 
 
 def _input_shapes(generator) -> dict:
     """Input name -> shape tuple of a Keras functional generator (checked against the contract)."""
     shapes = {t.name: tuple(t.shape) for t in getattr(generator, "inputs", None) or ()}
-    unknown = sorted(set(shapes) - {"rgb", "landcover", "mask"})
-    if "rgb" not in shapes or "landcover" not in shapes or unknown:
+    unknown = sorted(set(shapes) - {"rgb", "landcover_onehot", "mask"})
+    if "rgb" not in shapes or "landcover_onehot" not in shapes or unknown:
         raise ValueError(f"`generator` must be a Keras functional model with inputs 'rgb', "
-                         f"'landcover' (and optionally 'mask'). Received inputs {sorted(shapes)}.")
+                         f"'landcover_onehot' (and optionally 'mask'). "
+                         f"Received inputs {sorted(shapes)}.")
     return shapes
 
 
@@ -75,7 +69,7 @@ def _serving_module(generator, num_classes: int, takes_mask: bool, spatial: tupl
         specs["mask"] = tf.TensorSpec((None, *spatial, 1), tf.float32, name="mask")
 
     def serve(**inputs):
-        inputs["landcover"] = tf.one_hot(inputs["landcover"], num_classes, dtype=tf.float32)
+        inputs["landcover_onehot"] = tf.one_hot(inputs.pop("landcover"), num_classes, dtype=tf.float32)
         return {"rgb": module.generator(inputs, training=False)}  # (B, H, W, 3)
 
     module = tf.Module()
@@ -123,12 +117,12 @@ def export_generator(generator_or_gan, path, *, legend, task: str, image_size,
     if len(size) != 2 or min(size) <= 0:
         raise ValueError(f"`image_size` must be a positive int or (height, width). "
                          f"Received {image_size!r}.")
-    generator = _generator_of(generator_or_gan)
+    generator = shown_generator(generator_or_gan)
     shapes = _input_shapes(generator)
-    num_classes = int(shapes["landcover"][-1])
+    num_classes = int(shapes["landcover_onehot"][-1])
     if num_classes != legend.num_classes:
         raise ValueError(f"`legend` {legend.name!r} has {legend.num_classes} classes but the "
-                         f"generator's 'landcover' input has {num_classes} channels.")
+                         f"generator's 'landcover_onehot' input has {num_classes} channels.")
     takes_mask = "mask" in shapes
     spatial = shapes["rgb"][1:3]
     try:  # prefer free spatial dims; a network with fixed-size layers keeps its own size
@@ -201,7 +195,7 @@ def read_metadata(path) -> dict:
     meta_path = os.path.join(path, METADATA_FILE)
     if not os.path.isfile(meta_path) or not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise ExportError(f"{path} is not a complete lcgan export (expected saved_model.pb and "
-                          f"{METADATA_FILE}); export it again with lcgan.export.export_generator.")
+                          f"{METADATA_FILE}); export it again with lcgan.scenes.export.export_generator.")
     try:
         with open(meta_path, encoding="utf-8") as f:
             return json.load(f)
@@ -270,3 +264,48 @@ def load_generator(path) -> LoadedGenerator:
         ExportError: ``path`` is missing or not a complete export.
     """
     return LoadedGenerator(path)
+
+
+def load_keras_generator(path):
+    """Load a generator ``.keras`` file (lcgan's custom layers registered).
+
+    Raises:
+        ExportError: ``path`` is missing or is not a readable Keras model file.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ExportError(f"Generator file not found: {path} (expected a .keras file or an "
+                          "export directory)")
+    import keras
+
+    import lcgan.models.blocks  # noqa: F401  (registers lcgan's custom layers for loading)
+
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as err:  # zip/h5/JSON errors of a damaged file: one message for all
+        raise ExportError(f"Cannot load the generator {path}: {type(err).__name__}: {err}") from err
+
+
+def load_any_generator(generator):
+    """A callable ``batch -> (B, H, W, 3) numpy`` in [-1, 1] for any form of trained generator.
+
+    Args:
+        generator: an export directory (:func:`export_generator`), a ``.keras`` file, a Keras
+            generator model, a ``LandcoverGAN`` (its EMA generator when it keeps one), or a
+            callable already taking a batch dict.
+
+    The callable reads the batch keys it needs: ``rgb``, ``landcover`` (class ids) or
+    ``landcover_onehot``, and ``mask`` for generators that take one.
+    """
+    from lcgan.models.blocks import select_inputs
+
+    if isinstance(generator, (str, os.PathLike)):
+        if os.path.isdir(generator):
+            loaded = load_generator(generator)
+            return lambda batch: loaded(rgb=batch["rgb"], landcover=batch["landcover"],
+                                        mask=batch["mask"] if loaded.takes_mask else None)
+        generator = load_keras_generator(generator)
+    model = shown_generator(generator)
+    if not hasattr(model, "inputs"):
+        return model  # already a batch callable
+    return lambda batch: np.asarray(model(select_inputs(model, batch), training=False))

@@ -1,7 +1,8 @@
 """LandcoverGAN: trains a landcover-conditioned generator against a discriminator with ``fit``.
 
-Each ``train_step`` updates the discriminator, then the generator, then the generator's EMA copy.
-Batches are MODEL-READY dicts (``rgb``, ``landcover``, ``landcover_ids``, ``mask``, ``target``; see
+Each ``train_step`` runs the generator once, takes both losses from that forward, updates the
+discriminator and the generator, then the generator's EMA copy (see :meth:`LandcoverGAN.train_step`).
+Batches are MODEL-READY dicts (``rgb``, ``landcover``, ``landcover``, ``mask``, ``target``; see
 ``lcgan.data.build_samples``) or raw tile batches turned into samples inside the step by
 ``sample_builder(batch, seed)``, so that work runs on the accelerator.
 
@@ -17,14 +18,14 @@ Reported metrics (the names are stable):
 ``g_gan``      generator adversarial loss
 ``g_feature``  VGG feature loss (when a ``feature_loss`` is given)
 ``g_acgan``    ACGAN cross-entropy on generated images (ACGAN discriminators only)
-``masked_l1``  ``evaluate`` only: :func:`lcgan.metrics.masked_l1` inside the mask, [0, 1] scale
-``psnr``       ``evaluate`` only: whole-image :func:`lcgan.metrics.masked_psnr` in dB, peak 1 on
+``masked_l1``  ``evaluate`` only: :func:`lcgan.evaluation.metrics.masked_l1` inside the mask, [0, 1] scale
+``psnr``       ``evaluate`` only: whole-image :func:`lcgan.evaluation.metrics.masked_psnr` in dB, peak 1 on
                the [0, 1] scale (``max_val=2`` in [-1, 1])
 =============  ==============================================================================
 
 The two ``evaluate`` metrics score the EMA generator when there is one, average over images and
 skip images where they are undefined (an empty mask, or identical images for PSNR); they use the
-evaluation scale of :mod:`lcgan.metrics`, whereas the ``g_*`` terms are losses on the [-1, 1] scale.
+evaluation scale of :mod:`lcgan.evaluation.metrics`, whereas the ``g_*`` terms are losses on the [-1, 1] scale.
 
 Example:
     >>> gan = LandcoverGAN(generator, discriminator, l1_weight=100.0, ema_decay=0.999)
@@ -37,10 +38,11 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from lcgan import losses
-from lcgan.ema import ema_copy, update_ema
-from lcgan.metrics import ImageMetric
+from lcgan.training import compat, losses
+from lcgan.training.ema import ema_copy, update_ema
+from lcgan.evaluation.metrics import ImageMetric
 from lcgan.models.blocks import select_inputs
+from lcgan.images import shown_generator
 
 TRAIN_METRICS = ("d_loss", "d_real", "d_fake", "d_acgan", "g_loss", "g_l1", "g_gan", "g_feature",
                  "g_acgan")
@@ -52,7 +54,7 @@ def _average(per_example):
     return tf.nn.compute_average_loss(ops.cast(per_example, "float32"))
 
 
-class LandcoverGAN(keras.Model):
+class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
     """Conditional GAN trainer for any lcgan generator / discriminator pair.
 
     Args:
@@ -66,7 +68,7 @@ class LandcoverGAN(keras.Model):
         l1_inside_weight: L1 weight of pixels inside the mask.
         l1_outside_weight: L1 weight of pixels outside the mask.
         gan_loss: ``"lsgan"`` (least squares) or ``"hinge"``.
-        feature_loss: callable ``(target, output) -> (B,)``, e.g. :class:`lcgan.losses.VGGFeatureLoss`.
+        feature_loss: callable ``(target, output) -> (B,)``, e.g. :class:`lcgan.training.losses.VGGFeatureLoss`.
         ema_decay: decay of the generator's moving average copy, or None for no copy.
         sample_builder: callable ``(raw_batch, seed) -> model-ready dict`` applied inside the step.
         seed: int seed of the step's SeedGenerator (None: random).
@@ -140,13 +142,6 @@ class LandcoverGAN(keras.Model):
         g_optimizer.build(self.generator.trainable_variables)
         d_optimizer.build(self.discriminator.trainable_variables)
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Skip Keras' symbolic build: networks and optimizers are built in ``__init__``/``compile``.
-
-        (Keras 3.15 would reduce a dict batch across workers for it, which fails under
-        MultiWorkerMirroredStrategy.)
-        """
-
     def call(self, inputs, training=False):
         """Generate images for a model-ready batch dict: (B, H, W, 3) in [-1, 1]."""
         return self.generator(select_inputs(self.generator, inputs), training=training)
@@ -157,70 +152,59 @@ class LandcoverGAN(keras.Model):
         return self.sample_builder(data, seed_generator.next())
 
     def _discriminate(self, batch, rgb, training):
-        """Return (patch scores, class logits or None) of the discriminator on ``rgb``."""
-        scores = self.discriminator(select_inputs(self.discriminator, {**batch, "rgb": rgb}),
-                                    training=training)
+        """Discriminator outputs on ``rgb``: ``{"scores": (B,h,w,1), "classes": logits or None}``."""
+        out = self.discriminator(select_inputs(self.discriminator, {**batch, "rgb": rgb}),
+                                 training=training)
         if self.acgan:
-            return scores["patch"], scores["classes"]
-        return scores, None
+            return {"scores": out["patch"], "classes": out["classes"]}
+        return {"scores": out, "classes": None}
 
-    def _discriminator_terms(self, batch, fake, training):
-        """Per-example discriminator terms {name: (B,)} and the total."""
-        real_scores, real_classes = self._discriminate(batch, batch["target"], training)
-        fake_scores, _ = self._discriminate(batch, fake, training)
+    def _forward(self, batch, training):
+        """One generator forward and the discriminator on real and generated images.
+
+        Returns:
+            (generated (B, H, W, 3), discriminator outputs on real, on generated).
+        """
+        fake = self.generator(select_inputs(self.generator, batch), training=training)
+        real_out = self._discriminate(batch, batch["target"], training)
+        fake_out = self._discriminate(batch, fake, training)
+        return fake, real_out, fake_out
+
+    def _discriminator_terms(self, batch, real_out, fake_out):
+        """Per-example discriminator terms {name: (B,)} and the total ``d_loss``."""
+        real_scores, fake_scores = real_out["scores"], fake_out["scores"]
         adversarial = losses.discriminator_loss(real_scores, fake_scores, kind=self.gan_loss)
         terms = {"d_real": ops.mean(ops.cast(real_scores, "float32"), axis=(1, 2, 3)),
                  "d_fake": ops.mean(ops.cast(fake_scores, "float32"), axis=(1, 2, 3))}
         if self.acgan:
-            terms["d_acgan"] = losses.acgan_loss(batch["landcover_ids"], real_classes)
+            terms["d_acgan"] = losses.acgan_loss(batch["landcover"], real_out["classes"])
             adversarial = adversarial + self.loss_weights["acgan_weight"] * terms["d_acgan"]
         terms["d_loss"] = adversarial
         return terms
 
-    def _generator_terms(self, batch, fake, training):
+    def _generator_terms(self, batch, fake, real_out, fake_out):
         """Per-example generator terms {name: (B,)} including the weighted total ``g_loss``."""
         w = self.loss_weights
-        fake_scores, fake_classes = self._discriminate(batch, fake, training)
         terms = {
-            "g_l1": losses.masked_l1(batch["target"], fake, batch.get("mask"),
-                                     inside_weight=w["l1_inside_weight"],
-                                     outside_weight=w["l1_outside_weight"]),
-            "g_gan": losses.generator_adversarial_loss(fake_scores, kind=self.gan_loss),
+            "g_l1": losses.reconstruction_l1(batch["target"], fake, batch.get("mask"),
+                                             inside_weight=w["l1_inside_weight"],
+                                             outside_weight=w["l1_outside_weight"]),
+            "g_gan": losses.generator_adversarial_loss(fake_out["scores"], kind=self.gan_loss),
         }
         total = w["l1_weight"] * terms["g_l1"] + w["gan_weight"] * terms["g_gan"]
         if self.feature_loss is not None:
             terms["g_feature"] = self.feature_loss(batch["target"], fake)
             total = total + w["feature_weight"] * terms["g_feature"]
         if self.acgan:
-            terms["g_acgan"] = losses.acgan_loss(batch["landcover_ids"], fake_classes)
+            terms["g_acgan"] = losses.acgan_loss(batch["landcover"], fake_out["classes"])
             total = total + w["acgan_weight"] * terms["g_acgan"]
         terms["g_loss"] = total
         return terms
 
-    def _apply(self, tape, loss, variables, optimizer):
+    def _apply(self, tape, loss, network, optimizer):
+        variables = network.trainable_variables
         grads = tape.gradient(optimizer.scale_loss(loss), variables)
         optimizer.apply(grads, variables)
-
-    def _train_discriminator(self, batch):
-        fake = self.generator(select_inputs(self.generator, batch), training=True)
-        variables = self.discriminator.trainable_variables
-        with tf.GradientTape() as tape:
-            terms = self._discriminator_terms(batch, ops.stop_gradient(fake), training=True)
-            loss = _average(terms["d_loss"])
-        self._apply(tape, loss, variables, self.d_optimizer)
-        return terms
-
-    def _train_generator(self, batch):
-        variables = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
-            fake = self.generator(select_inputs(self.generator, batch), training=True)
-            terms = self._generator_terms(batch, fake, training=True)
-            loss = _average(terms["g_loss"])
-        self._apply(tape, loss, variables, self.g_optimizer)
-        if self.ema_generator is not None:
-            update_ema(self.ema_generator, self.generator, decay=self.ema_decay,
-                       step=self.g_optimizer.iterations)
-        return terms
 
     def _record(self, terms):
         for name, per_example in terms.items():
@@ -228,24 +212,42 @@ class LandcoverGAN(keras.Model):
 
     def _logs(self, names):
         """Tracker results by name (already synchronised across replicas and workers)."""
-        logs = {name: self.trackers[name].result() for name in names}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            # Keras 3.15 reduces step outputs across workers along axis 0, which scalars lack.
-            logs = {name: value[None] for name, value in logs.items()}
-        return logs
+        return compat.per_worker_logs({name: self.trackers[name].result() for name in names})
 
     def train_step(self, data):
+        """One training step, in order (the TF pix2pix tutorial's semantics: simultaneous updates):
+
+        1. build the samples from a raw batch (when a ``sample_builder`` is set);
+        2. run the generator ONCE and the discriminator on the real and on the generated images,
+           under two tapes (one per network);
+        3. take the discriminator loss and the generator loss from those same outputs;
+        4. apply the discriminator's gradients, then the generator's (both computed from the
+           discriminator before its update), then update the EMA generator.
+
+        One forward feeds both losses, so batch-norm statistics advance once per step and the
+        step costs one generator pass, not two.
+        """
         batch = self._prepare(data, self.seed_generator)
-        self._record(self._train_discriminator(batch))
-        self._record(self._train_generator(batch))
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake, real_out, fake_out = self._forward(batch, training=True)
+            d_terms = self._discriminator_terms(batch, real_out, fake_out)
+            g_terms = self._generator_terms(batch, fake, real_out, fake_out)
+            d_loss, g_loss = _average(d_terms["d_loss"]), _average(g_terms["g_loss"])
+        self._apply(d_tape, d_loss, self.discriminator, self.d_optimizer)
+        self._apply(g_tape, g_loss, self.generator, self.g_optimizer)
+        if self.ema_generator is not None:
+            update_ema(self.ema_generator, self.generator, decay=self.ema_decay,
+                       step=self.g_optimizer.iterations)
+        self._record(d_terms)
+        self._record(g_terms)
         return self._logs(self.train_metric_names)
 
     def test_step(self, data):
         batch = self._prepare(data, self.eval_seed_generator)
-        fake = self.generator(select_inputs(self.generator, batch), training=False)
-        self._record(self._discriminator_terms(batch, fake, training=False))
-        self._record(self._generator_terms(batch, fake, training=False))
-        shown = self.ema_generator or self.generator
+        fake, real_out, fake_out = self._forward(batch, training=False)
+        self._record(self._discriminator_terms(batch, real_out, fake_out))
+        self._record(self._generator_terms(batch, fake, real_out, fake_out))
+        shown = shown_generator(self)
         output = shown(select_inputs(shown, batch), training=False)
         for name in EVAL_METRICS:  # ImageMetric: (target, generated, mask) -> running mean
             self.trackers[name].update_state(batch["target"], output, batch["mask"])

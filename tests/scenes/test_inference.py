@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from lcgan.data import raster
+from lcgan.data.grid import window_offsets
 from lcgan.data.legend import Legend
 from lcgan.errors import DataError, LegendError, RasterMismatchError
-from lcgan.export import export_generator
-from lcgan.inference import edit_scene
+from lcgan.scenes.export import export_generator
+from lcgan.scenes.inference import edit_scene
 from lcgan.models import unet_generator
-from lcgan.windows import (BlendAccumulator, blend_weights, grow_mask, id_dtype, ramp_cover,
-                           to_uint8, window_offsets, window_ramp)
+from lcgan.scenes.windows import grow_mask
 
 LEGEND = Legend(["water", "forest", "urban", "field"],
                 [(0, 0, 255), (0, 128, 0), (128, 128, 128), (255, 255, 0)], name="test")
@@ -89,7 +89,7 @@ def test_constant_model_gives_constant_result_across_window_borders(scene):
 def test_per_pixel_model_is_seamless(scene, tmp_path):
     """A 1x1-conv generator gives every window the same value per pixel: blending must keep it."""
     inputs = {"rgb": keras.Input((None, None, 3), name="rgb"),
-              "landcover": keras.Input((None, None, K), name="landcover")}
+              "landcover_onehot": keras.Input((None, None, K), name="landcover_onehot")}
     x = keras.layers.Concatenate()(list(inputs.values()))
     pointwise = keras.Model(inputs, keras.layers.Conv2D(3, 1, activation="tanh")(x))
     export = export_generator(pointwise, tmp_path / "export", legend=LEGEND, task="mixlc",
@@ -99,7 +99,7 @@ def test_per_pixel_model_is_seamless(scene, tmp_path):
         ids = src.read(0, 0, 100, 70)[0].astype(np.int32)
     unit = scene.rgb.transpose(1, 2, 0)[None] / 127.5 - 1.0
     whole = pointwise({"rgb": keras.ops.convert_to_tensor(unit, "float32"),
-                       "landcover": keras.ops.one_hot(ids[None], K)}).numpy()[0]
+                       "landcover_onehot": keras.ops.one_hot(ids[None], K)}).numpy()[0]
     expected = np.clip(np.rint((whole + 1.0) * 127.5), 0, 255).transpose(2, 0, 1)
     diff = np.abs(out[:, scene.changed].astype(int) - expected[:, scene.changed])
     assert diff.max() <= 1
@@ -202,47 +202,3 @@ def test_input_errors(scene, geotiff_pair, tmp_path):
     _edit(model, scene, overwrite=True)
 
 
-def test_window_offsets_cover_the_edges():
-    assert window_offsets(500, 256, 192) == [0, 192, 244]
-    assert window_offsets(256, 256, 192) == [0]
-    assert window_offsets(100, 256, 192) == [0]
-    assert window_offsets(448, 256, 192) == [0, 192]
-    offsets = window_offsets(1000, 64, 48)
-    assert offsets[-1] == 1000 - 64 and np.diff(offsets).max() <= 48
-
-
-def test_blend_weights_fall_towards_edges_and_stay_positive():
-    weights = blend_weights(32, 8)
-    assert weights.shape == (32, 32) and weights.min() > 0
-    assert weights[16, 16] == 1.0 and weights[0, 0] < weights[0, 4] < weights[0, 8]
-
-
-def test_grow_mask():
-    mask = np.zeros((9, 9), bool)
-    mask[4, 4] = True
-    grown = grow_mask(mask, 2)
-    assert grown.sum() == 25 and grown[2:7, 2:7].all()
-    assert grow_mask(mask, 0).sum() == 1
-
-
-def test_id_dtype_is_the_smallest_signed_type():
-    assert id_dtype(6) == np.int8 and id_dtype(128) == np.int8 and id_dtype(129) == np.int16
-    assert id_dtype(40000) == np.int32
-
-
-def test_accumulator_composes_blocks_of_columns_and_keeps_overlap_rows():
-    ramp, rng = window_ramp(8, 2), np.random.default_rng(0)
-    rows, cols = ramp_cover(14, [0, 6], ramp), ramp_cover(1500, window_offsets(1500, 8, 6), ramp)
-    acc = BlendAccumulator(rows, cols, capacity=8)
-    acc.extend(14)  # grows past the capacity
-    acc.rgb[:14] = rng.uniform(-1, 1, (14, 1500, 3)).astype(np.float32)
-    expected = to_uint8(acc.rgb[:14] / (rows[:, None] * cols[None])[..., None])
-    tail = acc.rgb[6:14].copy()
-    out, where = np.zeros((4, 6, 1500), np.uint8), np.ones((6, 1500), bool)
-    where[0, 0] = False
-    acc.compose(6, out, where)
-    np.testing.assert_array_equal(out[:3, 0, 1:], expected[0, 1:].T)
-    np.testing.assert_array_equal(out[:3, 1:], expected[1:6].transpose(2, 0, 1))
-    assert not out[:, 0, 0].any() and not out[3].any()
-    np.testing.assert_array_equal(acc.rgb[:8], tail)
-    assert acc.top == 6 and acc.rows == 8 and not acc.rgb[8:].any()

@@ -1,5 +1,5 @@
 """Pure window helpers for scene editing: window grids, blend weights, masks, pixel conversions
-and the blend accumulator (no I/O; used by :mod:`lcgan.inference`).
+and the blend accumulator (no I/O; used by :mod:`lcgan.scenes.inference`).
 
 Example:
     >>> window_offsets(500, 256, 192)
@@ -12,27 +12,10 @@ import math
 
 import numpy as np
 
+from lcgan.images import to_uint8
+
 WEIGHT_FLOOR = 1e-3
 _COMPOSE_COLUMNS = 1024  # columns blended per step: float temporaries stay ~window x 1024
-
-
-def window_offsets(length: int, window: int, stride: int) -> list[int]:
-    """Start offsets of windows covering ``length`` pixels; the last one ends at the edge.
-
-    Example:
-        >>> window_offsets(500, 256, 192)
-        [0, 192, 244]
-    """
-    if length <= window:
-        return [0]
-    count = math.ceil((length - window) / stride) + 1
-    return [min(i * stride, length - window) for i in range(count)]
-
-
-def blend_weights(window: int, overlap: int) -> np.ndarray:
-    """(window, window) float32 weights: 1 inside, falling linearly over ``overlap`` to edges."""
-    ramp = window_ramp(window, overlap)
-    return np.outer(ramp, ramp)
 
 
 def window_ramp(window: int, overlap: int) -> np.ndarray:
@@ -70,20 +53,6 @@ def id_dtype(num_classes: int) -> np.dtype:
         if num_classes - 1 <= np.iinfo(dtype).max:
             return np.dtype(dtype)
     return np.dtype(np.int32)
-
-
-def to_unit(rgb_u8: np.ndarray) -> np.ndarray:
-    """uint8 rgb -> float32 in [-1, 1] (a new array of the same shape, in two passes)."""
-    unit = np.divide(rgb_u8, np.float32(127.5), dtype=np.float32)
-    unit -= 1.0
-    return unit
-
-
-def to_uint8(rgb: np.ndarray) -> np.ndarray:
-    """float32 rgb in [-1, 1] -> uint8 (computed in place: ``rgb`` is overwritten)."""
-    rgb += 1.0
-    rgb *= 127.5
-    return np.clip(np.rint(rgb, out=rgb), 0, 255, out=rgb).astype(np.uint8)
 
 
 class BlendAccumulator:
@@ -129,7 +98,7 @@ class BlendAccumulator:
             cover = self.row_cover[self.top:end, None] * self.col_cover[None, col:stop]
             np.maximum(cover, WEIGHT_FLOOR ** 2, out=cover)  # (count, columns)
             blended = self.rgb[:count, col:stop] / cover[..., None]  # (count, columns, 3)
-            np.copyto(out[:3, :, col:stop], to_uint8(blended).transpose(2, 0, 1),
+            np.copyto(out[:3, :, col:stop], to_uint8(blended, inplace=True).transpose(2, 0, 1),
                       where=where[None, :, col:stop])
         kept = self.rows - count
         for start in range(0, kept, max(count, 1)):  # chunks of <= count rows never overlap their source

@@ -1,10 +1,10 @@
-"""Tests of lcgan.losses: values on hand-computed cases, VGG preprocessing (weights: test_weights)."""
+"""Tests of lcgan.training.losses: values on hand-computed cases, VGG preprocessing (weights: test_weights)."""
 
 import keras
 import numpy as np
 import pytest
 
-from lcgan import losses
+from lcgan.training import losses
 from lcgan.data.legend import IGNORE
 
 
@@ -13,9 +13,9 @@ def test_masked_l1_weights_inside_and_outside():
     output = np.ones((2, 4, 4, 3), "float32")
     mask = np.zeros((2, 4, 4, 1), "float32")
     mask[:, :2] = 1.0  # half the pixels inside
-    plain = keras.ops.convert_to_numpy(losses.masked_l1(target, output))
+    plain = keras.ops.convert_to_numpy(losses.reconstruction_l1(target, output))
     weighted = keras.ops.convert_to_numpy(
-        losses.masked_l1(target, output, mask, inside_weight=3.0, outside_weight=1.0))
+        losses.reconstruction_l1(target, output, mask, inside_weight=3.0, outside_weight=1.0))
     np.testing.assert_allclose(plain, [1.0, 1.0])
     np.testing.assert_allclose(weighted, [2.0, 2.0])  # (3 + 1) / 2
 
@@ -64,3 +64,10 @@ def test_vgg_preprocessing_matches_keras_caffe_mode():
 def test_vgg_bad_layer_names_the_argument():
     with pytest.raises(ValueError, match="`layer` must be a VGG16 layer"):
         losses.VGGFeatureLoss(weights=None, layer="block9_conv1")
+
+
+def test_old_training_l1_name_warns_and_matches():
+    target, output = np.zeros((1, 4, 4, 3), "float32"), np.ones((1, 4, 4, 3), "float32")
+    with pytest.warns(DeprecationWarning, match="reconstruction_l1"):
+        old = losses.masked_l1(target, output)
+    np.testing.assert_allclose(old, losses.reconstruction_l1(target, output))

@@ -173,19 +173,19 @@ def pixel_accuracy(cm):
 
 
 # ------------------------------------------------------------------------ breakdowns
-def class_sums(values, landcover_ids, mask, *, num_classes):
+def class_sums(values, landcover, mask, *, num_classes):
     """Sum and count of per-pixel ``values`` grouped by the requested class of masked pixels.
 
     Args:
         values: (B, H, W) float per-pixel values (e.g. ``mean |target - generated| / 2`` over RGB).
-        landcover_ids: (B, H, W) int; IGNORE pixels are skipped.
+        landcover: (B, H, W) int; IGNORE pixels are skipped.
         mask: (B, H, W, 1) float; only pixels > 0.5 count.
         num_classes: K.
 
     Returns:
         ``(sums, counts)``, two (K,) float64 numpy arrays; ``sums / counts`` is the class mean.
     """
-    ids = tf.reshape(tf.cast(landcover_ids, tf.int32), [-1])
+    ids = tf.reshape(tf.cast(landcover, tf.int32), [-1])
     keep = (ids != IGNORE) & (tf.reshape(mask, [-1]) > 0.5)
     ids = tf.boolean_mask(ids, keep)
     values = tf.cast(tf.boolean_mask(tf.reshape(values, [-1]), keep), tf.float64)

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from lcgan.data.legend import Legend
 from lcgan.errors import ExportError
-from lcgan.export import KERAS_FILE, METADATA_FILE, export_generator, load_generator
+from lcgan.scenes.export import KERAS_FILE, METADATA_FILE, export_generator, load_generator
 from lcgan.models import dual_branch_generator, unet_generator
 
 LEGEND = Legend(["water", "forest", "urban", "field"],
@@ -31,7 +31,7 @@ def _batch(size, batch=2, seed=0, mask=False):
 def _keras_call(generator, batch):
     """The generator's own output for a batch of class ids (one-hot like the signature)."""
     inputs = {name: tf.constant(value) for name, value in batch.items()}
-    inputs["landcover"] = tf.one_hot(inputs["landcover"], K)
+    inputs["landcover_onehot"] = tf.one_hot(inputs.pop("landcover"), K)
     return generator(inputs, training=False).numpy()
 
 
@@ -84,7 +84,7 @@ def test_ignore_ids_one_hot_to_zeros(tmp_path):
                                              task="mixlc", image_size=32))
     batch = _batch(32)
     batch["landcover"][:] = -1
-    zeros = generator({"rgb": tf.constant(batch["rgb"]), "landcover": tf.zeros((2, 32, 32, K))},
+    zeros = generator({"rgb": tf.constant(batch["rgb"]), "landcover_onehot": tf.zeros((2, 32, 32, K))},
                       training=False).numpy()
     np.testing.assert_allclose(loaded(**batch), zeros, atol=1e-5)
 

@@ -1,4 +1,4 @@
-"""Tests of lcgan.callbacks: resume equals an uninterrupted run, NaN guard, sample grids."""
+"""Tests of lcgan.training.callbacks: resume equals an uninterrupted run, NaN guard, sample grids."""
 
 import glob
 import os
@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from lcgan.callbacks import NaNGuard, SampleGrid, TrainingCheckpoint
+from lcgan.training.callbacks import NaNGuard, SampleGrid, TrainingCheckpoint
 from lcgan.data.legend import Legend
 from train_helpers import CLASSES, SIZE, all_weights, ready_dataset, tiny_gan
 

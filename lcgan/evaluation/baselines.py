@@ -1,7 +1,7 @@
 """Simple alternatives to the generator, run on the same model-ready batches with the same metrics.
 
 Each baseline is a callable ``batch -> rgb`` taking the model-ready dict of the contract
-(``"rgb"`` (B, H, W, 3) in [-1, 1], ``"landcover_ids"`` (B, H, W), ``"mask"`` (B, H, W, 1), ...)
+(``"rgb"`` (B, H, W, 3) in [-1, 1], ``"landcover"`` (B, H, W), ``"mask"`` (B, H, W, 1), ...)
 and returning a numpy float32 (B, H, W, 3) in [-1, 1]. Pixels outside the mask are always the
 input's; only masked pixels are filled:
 
@@ -20,6 +20,7 @@ import numpy as np
 from skimage.restoration import inpaint_biharmonic
 
 from lcgan.data.legend import IGNORE
+from lcgan.images import composite
 
 
 def class_mean_colors(tiles, *, num_classes):
@@ -54,8 +55,8 @@ def class_mean_colors(tiles, *, num_classes):
 
 def _composite(batch, filled):
     """Keep the input outside the mask: mask * filled + (1 - mask) * rgb, as float32 numpy."""
-    mask = np.asarray(batch["mask"], dtype=np.float32)
-    return (mask * filled + (1.0 - mask) * np.asarray(batch["rgb"], dtype=np.float32)).astype(np.float32)
+    return composite(np.asarray(filled, np.float32), np.asarray(batch["rgb"], np.float32),
+                     np.asarray(batch["mask"], np.float32))
 
 
 def class_mean_fill(means):
@@ -71,7 +72,7 @@ def class_mean_fill(means):
     num_classes = len(means) - 1
 
     def fill(batch):
-        ids = np.asarray(batch["landcover_ids"])
+        ids = np.asarray(batch["landcover"])
         return _composite(batch, means[np.where(ids == IGNORE, num_classes, ids)])  # (B, H, W, 3)
 
     return fill

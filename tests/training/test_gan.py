@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lcgan import metrics
+from lcgan.evaluation import metrics
 from lcgan.data.samples import sample_builder
-from lcgan.ema import ema_copy, update_ema
-from lcgan.gan import LandcoverGAN
-from lcgan.losses import VGGFeatureLoss
+from lcgan.training.ema import ema_copy, update_ema
+from lcgan.training.gan import LandcoverGAN
+from lcgan.training.losses import VGGFeatureLoss
 from lcgan.models.blocks import select_inputs
 from train_helpers import CLASSES, raw_batch, ready_dataset, tiny_gan
 

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 from scipy.ndimage import correlate1d
 
-from lcgan import fid, metrics
+from lcgan.evaluation import fid, metrics
 from lcgan.data.legend import IGNORE
 
 

@@ -1,6 +1,6 @@
 """Writes evaluation results: a markdown report, CSV tables and a PNG of side-by-side examples.
 
-Used by :func:`lcgan.evaluation.run_evaluation`; needs only numpy and Pillow.
+Used by :func:`lcgan.evaluation.evaluator.run_evaluation`; needs only numpy and Pillow.
 """
 
 import csv
@@ -10,7 +10,8 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
-from lcgan import metrics
+from lcgan.evaluation import metrics
+from lcgan.images import to_uint8
 
 HEADERS = {"masked_l1": "masked L1", "masked_psnr": "masked PSNR", "masked_ssim": "masked SSIM",
            "l1": "L1", "psnr": "PSNR", "ssim": "SSIM", "lc_pixel_acc": "LC pixel acc",
@@ -58,7 +59,7 @@ def _pivot(rows, breakdown, metric, methods):
 
 
 def _tile(rgb):
-    return Image.fromarray(np.clip((np.asarray(rgb) + 1.0) * 127.5, 0, 255).round().astype(np.uint8))
+    return Image.fromarray(to_uint8(rgb))
 
 
 def _figure(examples, legend, path):
@@ -72,7 +73,7 @@ def _figure(examples, legend, path):
         draw.text((c * cell + 2, 1), "target" if name == "real" else name, fill="black")
     for r, example in enumerate(examples):
         batch = example["batch"]
-        landcover = legend.colorize(batch["landcover_ids"])  # (H, W, 3) uint8
+        landcover = legend.colorize(batch["landcover"])  # (H, W, 3) uint8
         edge = batch["mask"][..., 0] > 0.5
         edge = edge & ~(np.roll(edge, 1, 0) & np.roll(edge, -1, 0) & np.roll(edge, 1, 1)
                         & np.roll(edge, -1, 1))
@@ -90,7 +91,7 @@ def write_report(out, *, table, scores, bins, bin_labels, legend, examples, titl
     Args:
         out: output folder (created).
         table: ``{method: {column: value}}`` main results.
-        scores: per-method accumulators of :mod:`lcgan.evaluation` (per-image values, confusion
+        scores: per-method accumulators of :mod:`lcgan.evaluation.evaluator` (per-image values, confusion
             matrices, per-class L1 sums).
         bins: (N,) area-bin index of each evaluated image.
         bin_labels: label of each bin.

@@ -27,15 +27,16 @@ import numpy as np
 
 from lcgan.data import raster
 from lcgan.errors import DataError, LegendError
-from lcgan.windows import (BlendAccumulator, grow_mask, id_dtype, ramp_cover, to_unit,
-                           window_offsets, window_ramp)
+from lcgan.images import to_unit
+from lcgan.data.grid import window_offsets
+from lcgan.scenes.windows import BlendAccumulator, grow_mask, id_dtype, ramp_cover, window_ramp
 
 _ID_ROWS = 32  # rows of landcover values mapped to ids per step (bounds int64 temporaries)
 
 
 def _load_model(model):
     if isinstance(model, (str, os.PathLike)):
-        from lcgan.export import load_generator
+        from lcgan.scenes.export import load_generator
 
         return load_generator(model)
     return model
@@ -75,7 +76,7 @@ class _Scene:
 
         Returns:
             rgb (bands, height, width) as stored, landcover ids (height, width) in the smallest
-            signed dtype holding the legend's classes (:func:`~lcgan.windows.id_dtype`) and the
+            signed dtype holding the legend's classes (:func:`~lcgan.scenes.windows.id_dtype`) and the
             changed area (height, width) bool (grown by ``grow``; never outside the scene or on
             rgb nodata).
         """
@@ -124,7 +125,7 @@ def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
     CRS, transform, dtype, nodata and band count; outside the changed area it is bit-identical.
 
     Args:
-        model: an export directory, or a loaded generator (:func:`lcgan.export.load_generator`,
+        model: an export directory, or a loaded generator (:func:`lcgan.scenes.export.load_generator`,
             or any callable ``f(rgb=, landcover=, mask=)`` with a ``metadata`` dict).
         rgb_path: uint8 RGB GeoTIFF (bands 1-3 are edited, further bands are copied).
         landcover_path: the edited landcover, raw legend values (raster nodata = no class).

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORKER = os.path.join(HERE, "distribute_worker.py")
+TESTS = os.path.dirname(HERE)
+WORKER = os.path.join(TESTS, "distribute_worker.py")
 TOLERANCE = 1e-4  # max abs weight difference; weights move by > 1e-2 in these 3 steps
 
 pytestmark = pytest.mark.slow
@@ -34,7 +35,7 @@ def _free_ports(count):
 
 def _launch(mode, out, env=None):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
-    return subprocess.Popen([sys.executable, WORKER, mode, out], env=env, cwd=HERE,
+    return subprocess.Popen([sys.executable, WORKER, mode, out], env=env, cwd=TESTS,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -1,4 +1,3 @@
-import argparse
 import csv
 import importlib.util
 import pathlib
@@ -9,12 +8,13 @@ import pytest
 from PIL import Image
 
 from lcgan.data.legend import sample_legend
-from lcgan.evaluation import add_evaluate_arguments, run_evaluation
-from lcgan.export import export_generator
+from lcgan.data import FolderSource
+from lcgan.evaluation import evaluate
+from lcgan.scenes.export import export_generator
 from lcgan.models import unet_generator
 from lcgan.models.segmenter import segmenter
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def tiles(tmp_path_factory):
     """Five 40 px tiles with the sample legend: blocks of classes, each class a flat colour + noise."""
     root = tmp_path_factory.mktemp("tiles")
     legend = sample_legend()
-    shutil.copy(pathlib.Path(__file__).resolve().parents[1] / "lcgan/data/sample/legend.json", root)
+    shutil.copy(pathlib.Path(__file__).resolve().parents[2] / "lcgan/data/sample/legend.json", root)
     (root / "images").mkdir()
     (root / "masks").mkdir()
     rng = np.random.default_rng(0)
@@ -34,14 +34,10 @@ def tiles(tmp_path_factory):
     return root
 
 
-def _evaluate(argv):
-    return run_evaluation(add_evaluate_arguments(argparse.ArgumentParser()).parse_args(argv))
-
-
 @pytest.mark.parametrize("task", ["mixlc", "inpaint"])
 def test_evaluation_end_to_end_writes_tables_and_figure(task, tiles, tmp_path):
     generator = unet_generator(image_size=32, num_classes=6, width=8, use_mask=task == "inpaint")
-    if task == "inpaint":  # an export directory (lcgan.export)
+    if task == "inpaint":  # an export directory (lcgan.scenes.export)
         generator_path = tmp_path / "export"
         export_generator(generator, generator_path, legend=sample_legend(), task=task, image_size=32)
     else:  # a .keras file
@@ -49,11 +45,10 @@ def test_evaluation_end_to_end_writes_tables_and_figure(task, tiles, tmp_path):
         generator.save(generator_path)
     segmenter(image_size=32, num_classes=6, width=8, depth=2).save(tmp_path / "seg.keras")
     out = tmp_path / "eval"
-    result = _evaluate(["--generator", str(generator_path), "--segmenter",
-                        str(tmp_path / "seg.keras"), "--data", str(tiles), "--task", task,
-                        "--image-size", "32", "--batch-size", "4", "--batches", "2",
-                        "--examples", "3", "--out", str(out)])
-    table = result["table"]
+    result = evaluate(generator_path, FolderSource(tiles), segmenter=tmp_path / "seg.keras",
+                      task=task, image_size=32, batch_size=4, batches=2, examples=3, out=out)
+    table = result.table
+    assert result.num_images == 8 and len(result.files) == 4
     assert set(table) == {"real", "lcgan", "class_mean", "biharmonic", "copy_input"}
     assert table["real"]["masked_l1"] == 0.0 and table["real"]["domain_fd"] == pytest.approx(0, abs=1e-6)
     assert 0.0 <= table["lcgan"]["lc_miou"] <= 1.0 and table["lcgan"]["masked_l1"] > 0
@@ -75,8 +70,8 @@ def test_evaluation_rejects_a_segmenter_of_another_size(tiles, tmp_path):
     unet_generator(image_size=32, num_classes=6, width=8).save(tmp_path / "g.keras")
     segmenter(image_size=64, num_classes=6, width=8, depth=2).save(tmp_path / "seg.keras")
     with pytest.raises(ValueError, match="takes 64 px tiles"):
-        _evaluate(["--generator", str(tmp_path / "g.keras"), "--segmenter", str(tmp_path / "seg.keras"),
-                   "--data", str(tiles), "--image-size", "32", "--out", str(tmp_path / "eval")])
+        evaluate(tmp_path / "g.keras", FolderSource(tiles), segmenter=tmp_path / "seg.keras",
+                 image_size=32)
 
 
 def test_train_segmenter_example_tiny(tiles, tmp_path):

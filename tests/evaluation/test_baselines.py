@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from lcgan import baselines
+from lcgan.evaluation import baselines
 from lcgan.data.legend import IGNORE
 
 
 def _batch(rgb, ids, mask):
-    return {"rgb": rgb.astype(np.float32), "landcover_ids": ids.astype(np.int32),
+    return {"rgb": rgb.astype(np.float32), "landcover": ids.astype(np.int32),
             "mask": mask.astype(np.float32)}
 
 

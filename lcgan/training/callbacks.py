@@ -18,6 +18,8 @@ import tensorflow as tf
 from PIL import Image
 
 from lcgan.models.blocks import select_inputs
+from lcgan.training import compat
+from lcgan.images import shown_generator, to_uint8
 
 
 def nonfinite_logs(logs):
@@ -105,7 +107,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         if self.resume and self._manager.latest_checkpoint:
             self._ckpt.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
             self.restored_epoch = int(self._ckpt.epoch.numpy())
-            self.model._initial_epoch = self.restored_epoch  # what BackupAndRestore sets too
+            compat.set_initial_epoch(self.model, self.restored_epoch)
             print(f"lcgan: resumed from {self._manager.latest_checkpoint} "
                   f"(epoch {self.restored_epoch} done, "
                   f"step {int(self.model.g_optimizer.iterations.numpy())})")
@@ -119,24 +121,19 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self._manager.save(checkpoint_number=epoch + 1)
 
 
-def _to_uint8(images):
-    """(..., 3) floats in [-1, 1] -> uint8."""
-    return np.clip((np.asarray(images, "float32") + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
-
-
 def sample_grid(batch, generated, legend):
     """Compose rows ``input | landcover | generated | target``, one row per example.
 
     Args:
-        batch: model-ready dict of numpy arrays (``rgb``, ``landcover_ids``, ``target``).
+        batch: model-ready dict of numpy arrays (``rgb``, ``landcover``, ``target``).
         generated: (B, H, W, 3) generator output in [-1, 1].
         legend: :class:`lcgan.data.Legend` giving the landcover colours.
 
     Returns:
         (B * H, 4 * W, 3) uint8 image.
     """
-    columns = [_to_uint8(batch["rgb"]), legend.colorize(np.asarray(batch["landcover_ids"])),
-               _to_uint8(generated), _to_uint8(batch["target"])]
+    columns = [to_uint8(batch["rgb"]), legend.colorize(np.asarray(batch["landcover"])),
+               to_uint8(generated), to_uint8(batch["target"])]
     rows = np.concatenate(columns, axis=2)  # (B, H, 4W, 3)
     return rows.reshape(-1, *rows.shape[2:])
 
@@ -167,7 +164,7 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        generator = self.model.ema_generator or self.model.generator
+        generator = shown_generator(self.model)
         generated = generator(select_inputs(generator, self.batch), training=False)
         grid = sample_grid(self.batch, keras.ops.convert_to_numpy(generated), self.legend)
         os.makedirs(self.out_dir, exist_ok=True)

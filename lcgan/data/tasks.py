@@ -1,0 +1,10 @@
+"""lcgan's tasks and their sample options, defined once (no TensorFlow import: the CLI reads it)."""
+
+TASK_OPTIONS = {
+    "mixlc": {"square_size": None, "centered": False, "variant": "a"},
+    "inpaint": {"num_patches": 3, "patch_size": None, "exclude_classes": (), "fill_value": 0.0},
+}
+"""Tasks of :func:`build_samples`, their options and defaults (None: set from the image size)."""
+
+TASKS = tuple(TASK_OPTIONS)
+"""The names of lcgan's tasks, defined here once (``"mixlc"``, ``"inpaint"``)."""

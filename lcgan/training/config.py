@@ -1,0 +1,130 @@
+"""The configuration of a training run: one dataclass shared by ``lcgan.train``, the CLI and resume.
+
+A run folder keeps its configuration as ``config.json`` so a later run in the same folder can be
+compared with it (see :meth:`TrainConfig.differences`).
+
+Example:
+    >>> config = TrainConfig.for_task("inpaint", image_size=128, width=32)
+    >>> config.acgan_weight
+    1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from lcgan.data.tasks import TASKS
+
+PRECISIONS = ("off", "auto", "mixed_bfloat16", "mixed_float16")
+GAN_LOSSES = ("lsgan", "hinge")
+
+TASK_DEFAULTS = {
+    "mixlc": dict(l1_weight=100.0, gan_weight=1.0, feature_weight=0.01, acgan_weight=0.0),
+    "inpaint": dict(l1_weight=100.0, gan_weight=1.0, feature_weight=0.0, acgan_weight=1.0),
+}
+"""Loss weights that differ between the tasks' recipes."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything that decides what a training run computes (not where it reads or writes).
+
+    Attributes:
+        task: ``"mixlc"`` or ``"inpaint"``.
+        image_size: square crop size in pixels.
+        batch_size: images per step.
+        epochs: epochs to train (``fit``'s ``epochs``).
+        steps_per_epoch: steps per epoch.
+        width: channels of the networks' first layers.
+        learning_rate: Adam rate of generator and discriminator.
+        gan_loss: ``"lsgan"`` or ``"hinge"``.
+        l1_weight, gan_weight, feature_weight, acgan_weight: loss weights (task defaults).
+        l1_inside_weight, l1_outside_weight: L1 weights inside / outside the mask.
+        ema_decay: decay of the exported moving-average generator; 0 disables it.
+        vgg_weights: VGG16 weights of the feature loss: ``"imagenet"``, a file path, or ``"none"``.
+        require_vgg: fail instead of training without the feature loss when VGG16 weights lack.
+        mixed_precision: one of ``PRECISIONS``.
+        samples_in_step: build samples inside the train step (on the accelerator).
+        seed: random seed.
+    """
+
+    task: str = "mixlc"
+    image_size: int = 64
+    batch_size: int = 8
+    epochs: int = 10
+    steps_per_epoch: int = 20
+    width: int = 16
+    learning_rate: float = 2e-4
+    gan_loss: str = "lsgan"
+    l1_weight: float = 100.0
+    gan_weight: float = 1.0
+    feature_weight: float = 0.01
+    acgan_weight: float = 0.0
+    l1_inside_weight: float = 1.0
+    l1_outside_weight: float = 1.0
+    ema_decay: float = 0.999
+    vgg_weights: str = "imagenet"
+    require_vgg: bool = False
+    mixed_precision: str = "off"
+    samples_in_step: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        for name, choices in (("task", TASKS), ("gan_loss", GAN_LOSSES),
+                              ("mixed_precision", PRECISIONS)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"`{name}` must be one of {list(choices)}. "
+                                 f"Received: {getattr(self, name)!r}")
+        for name in ("image_size", "batch_size", "steps_per_epoch", "width"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be an integer >= 1. Received: {value!r}")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 0:
+            raise ValueError(f"`epochs` must be an integer >= 0. Received: {self.epochs!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"`learning_rate` must be > 0. Received: {self.learning_rate!r}")
+        for name in ("l1_weight", "gan_weight", "feature_weight", "acgan_weight",
+                     "l1_inside_weight", "l1_outside_weight"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"`{name}` must be >= 0. Received: {getattr(self, name)!r}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"`ema_decay` must be in [0, 1). Received: {self.ema_decay!r}")
+
+    @classmethod
+    def for_task(cls, task: str, **overrides) -> "TrainConfig":
+        """The recipe of ``task`` with its loss-weight defaults, then ``overrides`` applied.
+
+        Raises:
+            ValueError: an unknown task or option (naming it), or a bad value.
+        """
+        if task not in TASKS:
+            raise ValueError(f"`task` must be one of {list(TASKS)}. Received: {task!r}")
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"Unknown training option(s) {unknown}; known: {sorted(known)}.")
+        return cls(**{"task": task, **TASK_DEFAULTS[task], **overrides})
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path) -> None:
+        """Write ``path`` (JSON) atomically."""
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.to_dict(), f, indent=2, sort_keys=True)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path) -> "TrainConfig":
+        with open(path) as f:
+            values = json.load(f)
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def differences(self, other: "TrainConfig") -> dict:
+        """``{name: (self's value, other's value)}`` of the fields that differ."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return {name: (mine[name], theirs[name]) for name in mine if mine[name] != theirs[name]}

@@ -1,0 +1,210 @@
+"""The training recipes of the two experiments as one Python call: :func:`train`.
+
+``mixlc`` (mixed-square landcover editing): UNet generator + conditional PatchGAN, L1 + least
+squares GAN + VGG16 feature loss. ``inpaint`` (masked-class inpainting): dual-branch generator
+(mask input, composite output) + ACGAN discriminator, L1 + least squares GAN + ACGAN loss.
+``lcgan train`` and the examples call the same functions; nothing here parses a command line.
+
+Example:
+    >>> run = train("mixlc", epochs=2, steps_per_epoch=10, out="runs/mixlc")
+    >>> run.history["g_loss"][-1], run.export_dir
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+
+from lcgan.training.config import TrainConfig
+
+
+@dataclasses.dataclass
+class TrainingRun:
+    """What :func:`train` leaves behind.
+
+    Attributes:
+        gan: the trained :class:`~lcgan.training.gan.LandcoverGAN`.
+        out: the run folder (absolute).
+        config: the :class:`~lcgan.training.config.TrainConfig` that was trained.
+        legend: the legend of the training tiles.
+        history: ``{metric: [value per epoch of this call]}`` (``fit``'s ``History.history``).
+    """
+
+    gan: object
+    out: str
+    config: TrainConfig
+    legend: object
+    history: dict
+
+    @property
+    def export_dir(self) -> str:
+        """The SavedModel export of the (EMA) generator (:func:`lcgan.load_generator`)."""
+        return os.path.join(self.out, "export")
+
+    @property
+    def generator_file(self) -> str:
+        """The (EMA) generator as a ``.keras`` file."""
+        return os.path.join(self.out, "generator.keras")
+
+
+def set_precision(mode: str) -> None:
+    """Set Keras' global dtype policy: ``off``, ``auto`` (float16 on GPU, bfloat16 on CPU) or a policy."""
+    import keras
+    import tensorflow as tf
+
+    if mode == "auto":
+        mode = "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    keras.mixed_precision.set_global_policy("float32" if mode == "off" else mode)
+
+
+def build_networks(config: TrainConfig, num_classes: int):
+    """The recipe's (generator, discriminator) for ``config.task``."""
+    from lcgan import models
+
+    shape = dict(image_size=config.image_size, num_classes=num_classes, width=config.width)
+    if config.task == "mixlc":
+        return models.unet_generator(**shape), models.patch_discriminator(**shape)
+    return (models.dual_branch_generator(**shape, use_mask=True, composite=True),
+            models.acgan_discriminator(**shape))
+
+
+def feature_loss(config: TrainConfig):
+    """The VGG feature loss, or None (said loudly) when its weights cannot be had offline."""
+    from lcgan.errors import WeightsUnavailableError
+    from lcgan.training.losses import VGGFeatureLoss
+
+    if config.feature_weight <= 0 or config.vgg_weights.lower() == "none":
+        return None
+    try:
+        return VGGFeatureLoss(weights=config.vgg_weights)
+    except WeightsUnavailableError as error:
+        if config.require_vgg:
+            raise
+        bar = "!" * 78
+        print(f"{bar}\nlcgan: THE VGG16 FEATURE LOSS IS OFF for this run: {error}\n"
+              f"Training continues with L1 + GAN losses only (require_vgg=True / --require-vgg "
+              f"makes this an error).\n{bar}", flush=True)
+        return None
+
+
+def build_gan(config: TrainConfig, num_classes: int):
+    """The compiled :class:`~lcgan.training.gan.LandcoverGAN` of ``config`` (fresh weights)."""
+    import keras
+
+    from lcgan.data.samples import sample_builder
+    from lcgan.training.gan import LandcoverGAN
+
+    vgg = feature_loss(config)
+    generator, discriminator = build_networks(config, num_classes)
+    gan = LandcoverGAN(
+        generator, discriminator, l1_weight=config.l1_weight, gan_weight=config.gan_weight,
+        feature_weight=config.feature_weight if vgg else 0.0, acgan_weight=config.acgan_weight,
+        l1_inside_weight=config.l1_inside_weight, l1_outside_weight=config.l1_outside_weight,
+        gan_loss=config.gan_loss, feature_loss=vgg, ema_decay=config.ema_decay or None,
+        seed=config.seed,
+        sample_builder=(sample_builder(config.task, num_classes=num_classes)
+                        if config.samples_in_step else None))
+    gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
+                d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
+    return gan
+
+
+def preview_batch(source, config: TrainConfig, rows: int = 4) -> dict:
+    """A fixed model-ready batch of ``rows`` examples for the sample grids (numpy arrays)."""
+    from lcgan.data import make_dataset
+
+    batch = make_dataset(source, task=config.task, image_size=config.image_size,
+                         batch_size=max(config.batch_size, rows), seed=config.seed + 12345,
+                         augment=False, repeat=True)
+    return {name: value[:rows] for name, value in next(iter(batch)).items()}
+
+
+def standard_callbacks(gan, source, config: TrainConfig, out: str, *, resume: bool, done: int):
+    """Checkpoint/resume, NaN guard, sample grids, history CSV and (if installed) TensorBoard."""
+    import keras
+
+    from lcgan.training.callbacks import NaNGuard, SampleGrid, TrainingCheckpoint
+
+    checkpoints, logs = os.path.join(out, "checkpoints"), os.path.join(out, "logs")
+    callbacks = [TrainingCheckpoint(checkpoints, resume=resume), NaNGuard(checkpoints),
+                 SampleGrid(preview_batch(source, config), source.legend, out, log_dir=logs),
+                 keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=done > 0)]
+    if importlib.util.find_spec("tensorboard"):
+        callbacks.append(keras.callbacks.TensorBoard(logs, write_graph=False))
+    else:
+        print("lcgan: tensorboard is not installed; no TensorBoard logs (pip install tensorboard)")
+    return callbacks
+
+
+def train(task: str = "mixlc", source=None, *, out=None, resume: bool = True, callbacks=(),
+          verbose="auto", config: TrainConfig | None = None, **options) -> TrainingRun:
+    """Train the recipe of ``task`` and export its generator.
+
+    Args:
+        task: ``"mixlc"`` or ``"inpaint"``.
+        source: a :class:`~lcgan.data.TileSource` (default: the bundled Dubai sample); see
+            :func:`lcgan.data.resolve_source` for folders, GeoTIFFs and TFDS.
+        out: run folder (default ``runs/<task>``). Holds ``config.json``, ``checkpoints/``,
+            ``gen_N.png`` sample grids, ``history.csv``, ``logs/`` (TensorBoard),
+            ``generator.keras`` and the SavedModel ``export/``.
+        resume: continue from ``out/checkpoints`` when there is one (same call -> same run).
+        callbacks: extra Keras callbacks, passed to ``fit`` after the standard ones.
+        verbose: ``fit``'s verbosity.
+        config: a full :class:`TrainConfig` (then ``task`` and ``options`` must not be given).
+        **options: :class:`TrainConfig` fields, e.g. ``image_size=128, width=32, epochs=20``.
+
+    Returns:
+        A :class:`TrainingRun`.
+
+    Raises:
+        ValueError: an unknown option or a bad value (naming it).
+        WeightsUnavailableError: the VGG16 weights cannot be had and ``require_vgg``.
+        FloatingPointError: a loss became NaN or Inf (the last good checkpoint is kept).
+    """
+    import keras
+
+    from lcgan.data import resolve_source
+    from lcgan.images import shown_generator
+    from lcgan.scenes.export import export_generator
+    from lcgan.training.callbacks import saved_epoch
+
+    if config is None:
+        config = TrainConfig.for_task(task, **options)
+    elif options or task != config.task:
+        raise ValueError("Give either `config` or `task` and options, not both.")
+    out = os.path.abspath(out or os.path.join("runs", config.task))
+    os.makedirs(out, exist_ok=True)
+    set_precision(config.mixed_precision)
+    keras.utils.set_random_seed(config.seed)
+    source = resolve_source() if source is None else source
+    done = saved_epoch(os.path.join(out, "checkpoints")) if resume else 0
+    from lcgan.data import make_dataset
+
+    dataset = make_dataset(source, task=config.task, image_size=config.image_size,
+                           batch_size=config.batch_size, seed=config.seed + done,
+                           build=not config.samples_in_step, cache=True)
+    gan = build_gan(config, source.legend.num_classes)
+    config.save(os.path.join(out, "config.json"))
+    history = gan.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                      verbose=verbose, callbacks=[
+                          *standard_callbacks(gan, source, config, out, resume=resume, done=done),
+                          *callbacks])
+    shown_generator(gan).save(os.path.join(out, "generator.keras"))
+    export_generator(gan, os.path.join(out, "export"), legend=source.legend, task=config.task,
+                     image_size=config.image_size, overwrite=True)
+    return TrainingRun(gan=gan, out=out, config=config, legend=source.legend,
+                       history=dict(history.history))
+
+
+def describe_outputs(run: TrainingRun) -> str:
+    """A few lines naming what a run wrote, for scripts to print."""
+    logs = os.path.join(run.out, "logs")
+    ema = "EMA " if run.gan.ema_generator is not None else ""
+    return (f"lcgan: outputs of the {run.config.task} run are in {run.out}:\n"
+            f"  generator.keras      the {ema}generator\n"
+            f"  export/              SavedModel export (lcgan.load_generator)\n"
+            f"  gen_N.png            sample grids: input | landcover | generated | target\n"
+            f"  history.csv, logs/   losses per epoch; TensorBoard (tensorboard --logdir {logs})\n"
+            f"  checkpoints/         training state (run the same command to continue)\n"
+            f"  config.json          the training configuration")
