@@ -1,6 +1,6 @@
 """The ``lcgan`` command: thin subcommands over the library.
 
-``lcgan train|export|edit|sample|evaluate --help`` lists each command's options. Commands import
+``lcgan train|export|edit|sample|evaluate|pack --help`` lists each command's options. Commands import
 their implementation only when run, so ``lcgan --help`` is fast. A user error (missing file,
 misaligned rasters, legend/model mismatch, existing output without ``--overwrite``, bad option)
 prints one line ``lcgan COMMAND: error: ...`` on stderr and exits with status 2.
@@ -8,6 +8,8 @@ prints one line ``lcgan COMMAND: error: ...`` on stderr and exits with status 2.
 Example:
     $ lcgan edit --model runs/mixlc/export --rgb rgb.tif --landcover forest.tif \\
           --original-landcover landcover.tif --out edited.tif
+    $ lcgan pack --dataset loveda --data-dir /data/LoveDA --out packed
+    $ lcgan train --tfds-dir packed
 """
 
 from __future__ import annotations
@@ -29,9 +31,22 @@ def add_data_arguments(parser, *, image_size=True):
                        "(legend.json inside, or --legend)")
     where.add_argument("--geotiff", nargs=2, action="append", metavar=("RGB", "LC"),
                        help="an aligned (rgb, landcover) GeoTIFF pair; repeat for more (needs --legend)")
-    where.add_argument("--tfds-dir", help="dataset directory written by lcgan.data.build_tfds")
+    where.add_argument("--tfds-dir", help="folder written by lcgan pack (its --out) or "
+                       "lcgan.data.build_tfds; the dataset version inside it is found")
     data.add_argument("--legend", help="legend JSON (for --geotiff, or to override --data-dir's)")
+    add_dataset_arguments(data, "--data-dir")
     return data
+
+
+def add_dataset_arguments(group, flag):
+    """``--dataset NAME`` (a public dataset read from ``flag``, as published) and ``--split``."""
+    from lcgan.data.presets import preset_names
+
+    group.add_argument("--dataset", choices=preset_names(), default=None,
+                       help=f"read {flag} as this public dataset, from its files as published, "
+                            f"with its own legend")
+    group.add_argument("--split", default=None,
+                       help="split of --dataset (default: its training split; dubai: all)")
 
 
 def source_from_args(args):
@@ -39,7 +54,8 @@ def source_from_args(args):
     from lcgan.data import resolve_source
 
     return resolve_source(args.data_dir, geotiff=args.geotiff, tfds_dir=args.tfds_dir,
-                          legend=args.legend, tile_size=getattr(args, "image_size", None))
+                          legend=args.legend, tile_size=getattr(args, "image_size", None),
+                          dataset=args.dataset, split=args.split)
 
 
 _TRAIN_HELP = {
@@ -179,6 +195,7 @@ def _sample_arguments(parser, argv):
                         help="folder of image/mask tiles (default: the bundled Dubai sample)")
     source.add_argument("--synthetic", action="store_true", help="procedural synthetic tiles")
     parser.add_argument("--legend", default=None, help="legend JSON (default: DATA/legend.json)")
+    add_dataset_arguments(parser, "--data")
     parser.add_argument("--task", choices=TASKS, default="mixlc")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=8)
@@ -195,10 +212,13 @@ def _sample(args):
     from lcgan.data import SyntheticSource, make_dataset, resolve_source
 
     if args.synthetic:
+        if args.dataset:
+            raise ValueError("--synthetic and --dataset exclude each other.")
         source = SyntheticSource(num_tiles=4 * args.batch_size, tile_size=args.image_size,
                                  seed=args.seed)
     else:
-        source = resolve_source(args.data, legend=args.legend)
+        source = resolve_source(args.data, legend=args.legend, tile_size=args.image_size,
+                                dataset=args.dataset, split=args.split)
     dataset = make_dataset(source, task=args.task, image_size=args.image_size,
                            batch_size=args.batch_size, seed=args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -221,6 +241,7 @@ def add_evaluate_arguments(parser):
     parser.add_argument("--data", default=None,
                         help="folder of images/ and masks/ tiles (default: the bundled Dubai sample)")
     parser.add_argument("--legend", default=None, help="legend JSON (default: DATA/legend.json)")
+    add_dataset_arguments(parser, "--data")
     parser.add_argument("--task", choices=TASKS, default="mixlc")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=8)
@@ -249,7 +270,9 @@ def evaluate_from_args(args):
 
     names = ("square_size",) if args.task == "mixlc" else ("num_patches", "patch_size")
     options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    return evaluate(args.generator, resolve_source(args.data, legend=args.legend), task=args.task,
+    source = resolve_source(args.data, legend=args.legend, tile_size=args.image_size,
+                            dataset=args.dataset, split=args.split)
+    return evaluate(args.generator, source, task=args.task,
                     image_size=args.image_size, batch_size=args.batch_size, batches=args.batches,
                     seed=args.seed, segmenter=args.segmenter, task_options=options,
                     composite=not args.no_composite,
@@ -266,12 +289,34 @@ def _evaluate(args):
     print("\n".join(f"lcgan evaluate: wrote {path}" for path in result.files))
 
 
+# ------------------------------------------------------------------------------ pack
+def _pack_arguments(parser, argv):
+    add_data_arguments(parser)
+    parser.add_argument("--out", required=True,
+                        help="TFDS data directory to write (the dataset goes to OUT/NAME/1.0.0; "
+                             "give OUT to --tfds-dir)")
+    parser.add_argument("--name", default="lcgan_tiles", help="dataset name (lcgan_tiles)")
+    parser.add_argument("--shard-size", type=int, default=256, help="tiles per shard (256)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT/NAME")
+
+
+def _pack(args):
+    from lcgan.data import build_tfds
+
+    source = source_from_args(args)
+    path = build_tfds(source, args.out, name=args.name, shard_size=args.shard_size,
+                      overwrite=args.overwrite)
+    print(f"lcgan pack: wrote {len(source)} tiles of legend {source.legend.name!r} to {path}; "
+          f"train from them with: lcgan train --tfds-dir {args.out}")
+
+
 COMMANDS = {
     "train": ("train a LandcoverGAN (the examples' options)", _train_arguments, _train),
     "export": ("export a trained .keras generator as a SavedModel", _export_arguments, _export),
     "edit": ("re-render the changed area of a GeoTIFF scene", _edit_arguments, _edit),
     "sample": ("render sample grids of a dataset to PNG", _sample_arguments, _sample),
     "evaluate": ("score a generator against the baselines", _evaluate_arguments, _evaluate),
+    "pack": ("write a dataset's tiles as TFRecord shards (for --tfds-dir)", _pack_arguments, _pack),
 }
 
 
