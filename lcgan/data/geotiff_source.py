@@ -18,16 +18,6 @@ from lcgan.data.sources import TileSource, pair_of_sizes
 from lcgan.errors import DataError, RasterMismatchError
 
 
-def _nodata_mask(array: np.ndarray, nodata) -> np.ndarray:
-    """(bands, h, w) -> (h, w) bool, True where any band is ``nodata`` (or NaN)."""
-    missing = np.zeros(array.shape[1:], bool)
-    if array.dtype.kind == "f":
-        missing |= np.isnan(array).any(0)
-    if nodata is not None and not np.isnan(nodata):
-        missing |= (array == nodata).any(0)
-    return missing
-
-
 class GeoTiffSource(TileSource):
     """Tiles read in windows from aligned (rgb or multiband, landcover) GeoTIFF pairs.
 
@@ -151,7 +141,7 @@ class GeoTiffSource(TileSource):
         h, w = self.tile_size
         with self._open(lc_path) as src:
             raw = src.read(row, col, h, w, bands=self._label_bands)
-        missing = _nodata_mask(raw, lc_profile["nodata"])
+        missing = raster.nodata_mask(raw, lc_profile["nodata"])
         where = f"{lc_path} window ({row}, {col})"
         if self.mask_encoding == "colors":
             colors = raw.transpose(1, 2, 0)  # (h, w, 3)
@@ -166,7 +156,7 @@ class GeoTiffSource(TileSource):
         if rgb or rgb_profile["nodata"] is not None or rgb_profile["dtype"].startswith("float"):
             with self._open(rgb_path) as src:
                 bands = src.read(row, col, h, w, bands=self.bands)
-            missing |= _nodata_mask(bands, rgb_profile["nodata"])
+            missing |= raster.nodata_mask(bands, rgb_profile["nodata"])
         return bands, np.where(missing, IGNORE, ids).astype(np.int32)
 
     def _scan(self, index: int):
@@ -223,5 +213,5 @@ class GeoTiffSource(TileSource):
             bands, ids = self._read_window(index, row, col)
             values = bands if self._scale is None else self._scale(bands)
             rgb = np.clip(np.round(np.nan_to_num(values)), 0, 255).astype(np.uint8)
-            rgb[:, _nodata_mask(bands, self._profiles[index][0]["nodata"])] = 0
+            rgb[:, raster.nodata_mask(bands, self._profiles[index][0]["nodata"])] = 0
             yield rgb.transpose(1, 2, 0), ids

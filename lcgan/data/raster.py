@@ -297,6 +297,27 @@ class RasterWriter:
             os.remove(self._tmp)
 
 
+def nodata_mask(bands: np.ndarray, nodata) -> np.ndarray:
+    """lcgan's one nodata rule: (bands, h, w) -> (h, w) bool, True where the pixel has no data.
+
+    A pixel has no data when it is NaN in any band, or equals ``nodata`` in EVERY band (GDAL's
+    per-band nodata: a dark pixel with one band at the nodata value, e.g. (0, 0, 120) with
+    nodata 0, is still data). ``nodata`` None (or NaN) leaves only the NaN test. Works band by
+    band, so no (bands, h, w) temporary is made.
+    """
+    missing = np.zeros(bands.shape[1:], bool)
+    if bands.dtype.kind == "f":
+        for band in bands:
+            missing |= np.isnan(band)
+    if nodata is not None and not np.isnan(nodata):
+        value = np.asarray(nodata).astype(bands.dtype)
+        blank = np.ones(bands.shape[1:], bool)
+        for band in bands:
+            blank &= band == value
+        missing |= blank
+    return missing
+
+
 def write_geotiff(path, array, *, crs, transform, nodata=None, overwrite: bool = False) -> None:
     """Write a whole array as a GeoTIFF (atomically, see :class:`RasterWriter`).
 

@@ -125,3 +125,12 @@ def test_open_datasets_bound_gdal_block_cache_and_restore_it_in_any_close_order(
     with pytest.raises(ValueError, match=r"`cache_mb` must be .* Received: '64'"):
         raster.RasterWriter(tmp_path / "other.tif", first.profile, cache_mb="64")
     assert get_gdal_config("GDAL_CACHEMAX") == before
+
+
+def test_nodata_rule_nan_in_any_band_or_nodata_in_every_band():
+    bands = np.array([[[0, 0, 5]], [[0, 7, 5]], [[0, 0, 5]]], np.uint8)  # (3, 1, 3)
+    np.testing.assert_array_equal(raster.nodata_mask(bands, 0), [[True, False, False]])
+    np.testing.assert_array_equal(raster.nodata_mask(bands, None), [[False, False, False]])
+    floats = bands.astype(np.float32)
+    floats[1, 0, 2] = np.nan
+    np.testing.assert_array_equal(raster.nodata_mask(floats, float("nan")), [[False, False, True]])

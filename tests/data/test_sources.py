@@ -197,20 +197,21 @@ def test_geotiff_uint8_windows_band_order_and_edge(geotiff_pair):
 def test_geotiff_nodata_is_never_sampled(geotiff_pair):
     pair = geotiff_pair(height=32, width=32, landcover_nodata=9, rgb_nodata=0, seed=1)
     rgb, landcover = np.maximum(pair.rgb, 1), pair.landcover.copy()
-    rgb[1, 5, 20] = 0  # top-right window: one rgb nodata pixel
+    rgb[:, 5, 20] = 0  # top-right window: one rgb nodata pixel (nodata in every band)
+    rgb[1, 6, 21] = 0  # one band at the nodata value is still data
     landcover[:16, :16] = 9  # top-left window: all nodata
     landcover[20, 20] = 9  # bottom-right window: one nodata pixel
     raster.write_geotiff(pair.rgb_path, rgb, crs=pair.crs, transform=pair.transform, nodata=0,
                          overwrite=True)
     raster.write_geotiff(pair.landcover_path, landcover, crs=pair.crs, transform=pair.transform,
                          nodata=9, overwrite=True)
-    nodata = (rgb == 0).any(0) | (landcover == 9)
+    nodata = (rgb == 0).all(0) | (landcover == 9)
     tolerant = GeoTiffSource(pair.rgb_path, pair.landcover_path, legend=INDEX, tile_size=16,
                              max_nodata_fraction=0.01)
     assert [w[1:] for w in tolerant.windows] == [(0, 16), (16, 0), (16, 16)]
     for (tile_rgb, ids), (_, r, c) in zip(tolerant.tiles(), tolerant.windows):
         np.testing.assert_array_equal(ids == IGNORE, nodata[r:r + 16, c:c + 16])
-        np.testing.assert_array_equal(tile_rgb.min(-1) == 0, (rgb == 0).any(0)[r:r + 16, c:c + 16])
+        np.testing.assert_array_equal((tile_rgb == 0).all(-1), (rgb == 0).all(0)[r:r + 16, c:c + 16])
     strict = GeoTiffSource(pair.rgb_path, pair.landcover_path, legend=INDEX, tile_size=16)
     assert [w[1:] for w in strict.windows] == [(16, 0)]
     np.testing.assert_array_equal(next(strict.tiles())[1], landcover[16:, :16])
