@@ -240,8 +240,10 @@ def build_samples(batch, *, task, num_classes, seed=None, **task_options) -> dic
         dict with ``rgb`` (B, H, W, 3) generator input (mixlc: rgb_a, or rgb_b with variant "b";
         inpaint: masked rgb), ``landcover_onehot`` (B, H, W, K) float32 one-hot of ``landcover``
         (B, H, W) int32 (mixlc: lc_ab; inpaint: the full landcover), ``mask`` (B, H, W, 1)
-        float32 (1 = replaced/removed) and ``target`` (B, H, W, 3) (mixlc: rgb_ab; inpaint: the
-        original rgb).
+        float32 (1 = replaced/removed), ``target`` (B, H, W, 3) (mixlc: rgb_ab; inpaint: the
+        original rgb) and ``landcover_before`` (B, H, W) int32, the landcover of the rgb input
+        before the edit (mixlc: lc_a, or lc_b with variant "b"; inpaint: ``landcover`` itself),
+        with which the evaluation tells whether edited pixels still show the original class.
 
     Raises:
         ValueError: bad task/options, a mixlc batch smaller than 2, or a square/patch larger
@@ -250,7 +252,7 @@ def build_samples(batch, *, task, num_classes, seed=None, **task_options) -> dic
     Example:
         >>> sample = build_samples(batch, task="inpaint", num_classes=6, seed=0, patch_size=16)
         >>> sorted(sample)
-        ['landcover', 'landcover_onehot', 'mask', 'rgb', 'target']
+        ['landcover', 'landcover_before', 'landcover_onehot', 'mask', 'rgb', 'target']
     """
     return sample_builder(task, num_classes=num_classes, **task_options)(batch, seed)
 
@@ -270,7 +272,7 @@ def _mixlc_sample(rgb, ids, num_classes, seed, *, square_size, centered, variant
     mixed = mixed_square(rgb, ids, rgb_b, ids_b, size=square_size, centered=centered,
                          seed=square_seed)
     return _model_ready(rgb if variant == "a" else rgb_b, mixed["lc_ab"], mixed["mask"],
-                        mixed["rgb_ab"], num_classes)
+                        mixed["rgb_ab"], num_classes, before=ids if variant == "a" else ids_b)
 
 
 def _inpaint_sample(rgb, ids, num_classes, seed, *, num_patches, patch_size, exclude_classes,
@@ -280,12 +282,12 @@ def _inpaint_sample(rgb, ids, num_classes, seed, *, num_patches, patch_size, exc
     masked = masked_class(rgb, ids, num_patches=num_patches, patch_size=patch_size, seed=seed,
                           exclude_classes=exclude_classes, fill_value=fill_value,
                           num_classes=num_classes)
-    return _model_ready(masked["rgb_masked"], ids, masked["mask"], rgb, num_classes)
+    return _model_ready(masked["rgb_masked"], ids, masked["mask"], rgb, num_classes, before=ids)
 
 
-def _model_ready(rgb, ids, mask, target, num_classes):
+def _model_ready(rgb, ids, mask, target, num_classes, *, before):
     return {"rgb": rgb, "landcover_onehot": tf.one_hot(ids, num_classes, dtype=tf.float32),
-            "landcover": ids, "mask": mask, "target": target}
+            "landcover": ids, "mask": mask, "target": target, "landcover_before": before}
 
 
 def _partner_indices(batch, seed):

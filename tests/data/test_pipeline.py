@@ -51,7 +51,8 @@ def test_model_ready_batches_have_static_shapes_and_value_ranges():
     spec = dataset.element_spec
     assert {k: tuple(v.shape) for k, v in spec.items()} == {
         "rgb": (2, 32, 32, 3), "landcover_onehot": (2, 32, 32, num_classes),
-        "landcover": (2, 32, 32), "mask": (2, 32, 32, 1), "target": (2, 32, 32, 3)}
+        "landcover": (2, 32, 32), "mask": (2, 32, 32, 1), "target": (2, 32, 32, 3),
+        "landcover_before": (2, 32, 32)}
     batches = _take(dataset, 10)
     assert len(batches) == 2  # 4 tiles, no repeat
     for batch in batches:

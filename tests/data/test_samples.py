@@ -84,6 +84,9 @@ def test_mixlc_partner_is_a_permutation_without_fixed_points(batch, variant):
                                       out["landcover"].numpy())
         expected_rgb = rgb if variant == "a" else rgb[partner.astype(int)]
         np.testing.assert_array_equal(out["rgb"].numpy(), expected_rgb)
+        # landcover_before: the landcover of the rgb the generator gets
+        np.testing.assert_array_equal(out["landcover_before"].numpy(),
+                                      expected_rgb[..., 0].astype(np.int32))
 
 
 @pytest.mark.parametrize("batch,size,num_patches,patch_size,exclude", [
@@ -143,7 +146,8 @@ def test_same_seed_same_samples_inside_and_outside_tf_function(task, jit_compile
     compiled = step(batch, seed)
     eager = build_samples(batch, task=task, num_classes=5, seed=seed)
     other = build_samples(batch, task=task, num_classes=5, seed=tf.constant([6, 0]))
-    assert set(compiled) == {"rgb", "landcover", "landcover_onehot", "mask", "target"}
+    assert set(compiled) == {"rgb", "landcover", "landcover_onehot", "mask", "target",
+                             "landcover_before"}
     for key, value in compiled.items():
         assert value.shape[:3] == (4, 32, 32)
         np.testing.assert_array_equal(value.numpy(), eager[key].numpy())
