@@ -195,7 +195,9 @@ def sample_builder(task, *, num_classes, **task_options):
         task: ``"mixlc"`` (options ``square_size`` int or (min, max), default (S/4, S/2) for
             S = min(H, W); ``centered``; ``variant`` ``"a"`` feeds rgb_a, ``"b"`` feeds rgb_b) or
             ``"inpaint"`` (options ``num_patches`` default 3; ``patch_size`` default S/4;
-            ``exclude_classes``; ``fill_value``).
+            ``exclude_classes``; ``fill_value``) or ``"cycle"`` (landcover edits without a
+            paired target, :mod:`lcgan.data.edits`: ``kinds``, ``transitions`` matrix,
+            ``edit_size`` default (S/4, S/2), ``region``, ``fill_value``).
         num_classes: depth of the one-hot ``landcover_onehot``.
         **task_options: see above and :data:`TASK_OPTIONS`.
 
@@ -213,7 +215,10 @@ def sample_builder(task, *, num_classes, **task_options):
     options = {**TASK_OPTIONS[task], **task_options}
     if task == "mixlc" and options["variant"] not in ("a", "b"):
         raise ValueError(f"`variant` must be 'a' or 'b'. Received: {options['variant']!r}")
-    make = _mixlc_sample if task == "mixlc" else _inpaint_sample
+    if task == "cycle":  # edits.py builds on this module, so it is imported when asked for
+        from lcgan.data.edits import cycle_sample as make
+    else:
+        make = _mixlc_sample if task == "mixlc" else _inpaint_sample
 
     def build(batch, seed=None):
         missing = sorted({"rgb", "landcover"} - set(batch))
