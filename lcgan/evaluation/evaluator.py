@@ -1,15 +1,18 @@
 """Evaluate a generator next to the baselines on real tiles: tables (markdown, CSV) and a figure.
 
 :func:`evaluate` draws ``batches`` model-ready batches of the task from a tile source with a
-fixed seed, runs the generator and every baseline of :mod:`lcgan.evaluation.baselines` on the same batches,
-and scores all of them with :mod:`lcgan.evaluation.metrics`:
+fixed seed, runs the generator and every baseline of :mod:`lcgan.evaluation.baselines` on the same
+batches, and scores all of them (:mod:`lcgan.evaluation.scores` lists the columns):
 
-* masked-region and whole-image L1, PSNR, SSIM (means over images; see :mod:`lcgan.evaluation.metrics`);
-* landcover consistency (with a ``segmenter``): the segmenter classifies the masked pixels, and
-  their pixel accuracy, mean class accuracy and mean IoU against the requested landcover are
-  reported; the row ``real`` scores the real target images, the ceiling of this measure;
-* the domain Frechet distance between generated and real whole tiles in the segmenter's pooled
-  bottleneck features (and Inception FID/KID with ``inception_weights``);
+* masked-region and whole-image L1, PSNR, SSIM (means over images; :mod:`lcgan.evaluation.metrics`);
+* measures of the edited region alone (:mod:`lcgan.evaluation.region`): sharpness of its texture
+  and the visibility of its seam, relative to real imagery;
+* with a segmenter (by default the packaged one, when the legend is the bundled Dubai legend; see
+  :mod:`lcgan.evaluation.segmenters`): landcover consistency of the masked pixels (read as the
+  requested class, next to the real target's rate; still read as the class before the edit),
+  the region Frechet distance in segmenter features pooled inside the mask, and the domain
+  Frechet distance of whole tiles (and Inception FID/KID with ``inception_weights``); the row
+  ``real`` scores the real target images, the ceiling of the landcover measures;
 * breakdowns by requested class of the masked pixels and by masked-area size.
 
 Generator output is composited with the input outside the mask (as scene editing does) unless
@@ -18,19 +21,17 @@ Generator output is composited with the input outside the mask (as scene editing
 
 Example:
     >>> result = evaluate("runs/mixlc/export", task="mixlc", out="runs/mixlc/eval")
-    >>> result.table["lcgan"]["masked_l1"], result.files
+    >>> result.table["lcgan"]["region_fd"], result.segmenter, result.files
 """
 
 import dataclasses
-import os
 
 import numpy as np
 
 from lcgan.evaluation import baselines, fid, metrics
+from lcgan.evaluation.scores import MethodScores
+from lcgan.evaluation.segmenters import resolve_judge
 from lcgan.images import composite as compose
-
-COLUMNS = ("masked_l1", "masked_psnr", "masked_ssim", "l1", "psnr", "ssim",
-           "lc_pixel_acc", "lc_mean_acc", "lc_miou", "domain_fd", "inception_fid", "inception_kid")
 
 
 @dataclasses.dataclass
@@ -39,81 +40,58 @@ class EvaluationResult:
 
     Attributes:
         table: ``{method: {column: value}}`` (methods ``real``, ``lcgan`` and the baselines;
-            columns of ``COLUMNS`` that were computed).
+            the columns of :data:`lcgan.evaluation.scores.COLUMNS` that were computed).
         files: paths written (empty when ``out`` was None).
         task: the task evaluated.
         num_images: images scored per method.
+        segmenter: which segmenter judged the landcover columns, or why there are none.
     """
 
     table: dict
     files: list
     task: str
     num_images: int
+    segmenter: str = ""
 
     def row(self, method: str = "lcgan") -> dict:
         """The columns of one method."""
         return self.table[method]
 
 
-class _Scores:
-    """Everything measured for one method, accumulated batch by batch."""
+def _methods(generator, source):
+    """``{name: batch -> (B, H, W, 3)}``: the generator (``lcgan``) and the baselines."""
+    from lcgan.scenes.export import load_any_generator
 
-    def __init__(self, num_classes):
-        self.per_image = {name: [] for name in COLUMNS[:6]}
-        self.confusion = np.zeros((num_classes, num_classes))
-        self.class_l1 = np.zeros((2, num_classes))  # sums, counts
-        self.features, self.inception = [], []
-
-    def update(self, batch, output, segmenter, num_classes):
-        target, mask = batch["target"], batch["mask"]
-        for name, fn in metrics.IMAGE_METRICS.items():
-            self.per_image[f"masked_{name}"].append(np.asarray(fn(target, output, mask)))
-            self.per_image[name].append(np.asarray(fn(target, output)))
-        pixel_l1 = np.abs(target - output).mean(axis=-1) / 2.0  # (B, H, W)
-        self.class_l1 += metrics.class_sums(pixel_l1, batch["landcover"], mask,
-                                            num_classes=num_classes)
-        if segmenter is not None:
-            logits = segmenter["model"]({"rgb": output}, training=False)  # (B, H, W, K)
-            predicted = np.argmax(logits, axis=-1)
-            self.confusion += metrics.confusion_matrix(batch["landcover"], predicted,
-                                                       num_classes=num_classes, mask=mask).numpy()
-            self.features.append(np.asarray(segmenter["features"](output, training=False)))
-
-    def row(self, real):
-        row = {}
-        for name, values in self.per_image.items():
-            values = np.concatenate(values)
-            row[name] = float(np.mean(values[np.isfinite(values)])) if np.isfinite(values).any() \
-                else float("nan")
-        if self.features:
-            row.update(lc_pixel_acc=metrics.pixel_accuracy(self.confusion),
-                       lc_mean_acc=metrics.mean_accuracy(self.confusion),
-                       lc_miou=metrics.mean_iou(self.confusion),
-                       domain_fd=fid.frechet_distance(np.concatenate(real.features),
-                                                      np.concatenate(self.features)))
-        if self.inception:
-            real_inc, own = np.concatenate(real.inception), np.concatenate(self.inception)
-            row["inception_fid"] = fid.frechet_distance(real_inc, own)
-            row["inception_kid"] = fid.kernel_distance(real_inc, own)[0]
-        return row
+    means = baselines.class_mean_colors(source, num_classes=source.legend.num_classes)
+    return {"lcgan": load_any_generator(generator), **baselines.make_baselines(means)}
 
 
-def _load_segmenter(segmenter, image_size):
-    """``{"model", "features"}`` of a segmenter model or ``.keras`` path (None: no segmenter)."""
-    if segmenter is None:
-        return None
-    import keras
+def _outputs(batch, methods, composite):
+    """Every method's output on one numpy batch, ``real`` (the target) first."""
+    outputs = {"real": batch["target"]}
+    for name, method in methods.items():
+        outputs[name] = np.asarray(method(batch), dtype=np.float32)
+    if composite:
+        outputs["lcgan"] = compose(outputs["lcgan"], batch["rgb"], batch["mask"])
+    return outputs
 
-    from lcgan.models.segmenter import segmenter_features
 
-    model = segmenter
-    if isinstance(segmenter, (str, os.PathLike)):
-        model = keras.saving.load_model(segmenter, compile=False)
-    size = model.inputs[0].shape[1]
-    if size not in (None, image_size):
-        raise ValueError(f"The segmenter {segmenter} takes {size} px tiles but `image_size` is "
-                         f"{image_size}; train it at that size (examples/train_segmenter.py).")
-    return {"model": model, "features": segmenter_features(model)}
+def _score_batches(batches, methods, scores, *, heads, inception, composite, area_bins, examples):
+    """Run and score every method on every batch; returns (area bin of each image, examples)."""
+    bins, shown = [], []
+    for batch in batches:
+        batch = {key: np.asarray(value) for key, value in batch.items()}
+        outputs = _outputs(batch, methods, composite)
+        for name, output in outputs.items():
+            scores[name].update(batch, output, heads)
+            if inception is not None:
+                scores[name].inception.append(
+                    fid.extract_features(inception, output, resize_to=fid.INCEPTION_SIZE))
+        bins.append(metrics.area_bins(batch["mask"], area_bins))
+        shown.extend({"batch": {k: v[i] for k, v in batch.items()},
+                      "outputs": {k: v[i] for k, v in outputs.items()}}
+                     for i in range(min(len(batch["rgb"]), examples - len(shown))))
+    return np.concatenate(bins), shown
 
 
 def evaluate(generator, source=None, *, task="mixlc", image_size=64, batch_size=8, batches=8,
@@ -127,7 +105,11 @@ def evaluate(generator, source=None, *, task="mixlc", image_size=64, batch_size=
         source: a :class:`~lcgan.data.TileSource` (default: the bundled sample).
         task: ``"mixlc"`` or ``"inpaint"``.
         image_size, batch_size, batches, seed: the evaluated crops.
-        segmenter: a segmenter model or ``.keras`` path for the landcover columns and domain FD.
+        segmenter: a segmenter model or ``.keras`` path for the landcover columns and the
+            Frechet distances (any input size: a fixed-size model is rebuilt with free spatial
+            dims); None uses the packaged segmenter when the source's legend is the bundled Dubai
+            legend (else those columns are left out and the report says how to train one);
+            False: none.
         task_options: sample options of the task (e.g. ``{"square_size": 24}``).
         composite: paste the generated pixels into the input outside the mask, as scene editing
             does (False: score the raw output).
@@ -139,45 +121,34 @@ def evaluate(generator, source=None, *, task="mixlc", image_size=64, batch_size=
 
     Returns:
         An :class:`EvaluationResult`.
+
+    Raises:
+        ValueError: a bad option, or a segmenter of another class count or that cannot take
+            ``image_size`` px tiles.
     """
     from lcgan.data import make_dataset, resolve_source
-    from lcgan.scenes.export import load_any_generator
 
     source = resolve_source() if source is None else source
     num_classes = source.legend.num_classes
-    methods = {"lcgan": load_any_generator(generator),
-               **baselines.make_baselines(baselines.class_mean_colors(source, num_classes=num_classes))}
-    segmenter = _load_segmenter(segmenter, image_size)
+    methods = _methods(generator, source)
+    heads, judge = resolve_judge(segmenter, source.legend, image_size)
     inception = fid.inception_model(inception_weights) if inception_weights else None
     dataset = make_dataset(source, task=task, image_size=image_size, batch_size=batch_size,
                            seed=seed, num_classes=num_classes, augment=False, repeat=True,
                            **(task_options or {}))
-    scores = {name: _Scores(num_classes) for name in ("real", *methods)}
-    bins, shown = [], []
-    for batch in dataset.take(batches):
-        batch = {key: np.asarray(value) for key, value in batch.items()}
-        outputs = {"real": batch["target"]}
-        for name, method in methods.items():
-            outputs[name] = np.asarray(method(batch), dtype=np.float32)
-        if composite:
-            outputs["lcgan"] = compose(outputs["lcgan"], batch["rgb"], batch["mask"])
-        for name, output in outputs.items():
-            scores[name].update(batch, output, segmenter, num_classes)
-            if inception is not None:
-                scores[name].inception.append(
-                    fid.extract_features(inception, output, resize_to=fid.INCEPTION_SIZE))
-        bins.append(metrics.area_bins(batch["mask"], area_bins))
-        if len(shown) < examples:
-            shown.extend({"batch": {k: v[i] for k, v in batch.items()},
-                          "outputs": {k: v[i] for k, v in outputs.items()}}
-                         for i in range(min(len(batch["rgb"]), examples - len(shown))))
+    scores = {name: MethodScores(num_classes, reference=name == "real")
+              for name in ("real", *methods)}
+    bins, shown = _score_batches(dataset.take(batches), methods, scores, heads=heads,
+                                 inception=inception, composite=composite, area_bins=area_bins,
+                                 examples=examples)
     table = {name: s.row(scores["real"]) for name, s in scores.items()}
-    bins = np.concatenate(bins)
     files = []
     if out is not None:
         from lcgan.evaluation.report import write_report
 
         files = write_report(out, table=table, scores=scores, bins=bins,
                              bin_labels=metrics.area_bin_labels(area_bins), legend=source.legend,
-                             examples=shown, title=f"{task} on {getattr(source, 'root', None) or 'the bundled sample'}")
-    return EvaluationResult(table=table, files=files, task=task, num_images=len(bins))
+                             examples=shown, notes=[judge],
+                             title=f"{task} on {getattr(source, 'root', None) or 'the bundled sample'}")
+    return EvaluationResult(table=table, files=files, task=task, num_images=len(bins),
+                            segmenter=judge)

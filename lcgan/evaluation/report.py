@@ -1,6 +1,6 @@
 """Writes evaluation results: a markdown report, CSV tables and a PNG of side-by-side examples.
 
-Used by :func:`lcgan.evaluation.evaluator.run_evaluation`; needs only numpy and Pillow.
+Used by :func:`lcgan.evaluation.evaluator.evaluate`; needs only numpy and Pillow.
 """
 
 import csv
@@ -13,10 +13,35 @@ from PIL import Image, ImageDraw
 from lcgan.evaluation import metrics
 from lcgan.images import to_uint8
 
-HEADERS = {"masked_l1": "masked L1", "masked_psnr": "masked PSNR", "masked_ssim": "masked SSIM",
-           "l1": "L1", "psnr": "PSNR", "ssim": "SSIM", "lc_pixel_acc": "LC pixel acc",
-           "lc_mean_acc": "LC mean acc", "lc_miou": "LC mIoU", "domain_fd": "domain FD",
-           "inception_fid": "Inception FID", "inception_kid": "Inception KID"}
+COLUMN_LEGEND = {
+    "masked_l1": ("masked L1", "mean |target - output| inside the mask, [0, 1] scale (lower is "
+                  "better; a pixel metric rewards the mean, i.e. blur, where content is uncertain)"),
+    "masked_psnr": ("masked PSNR", "PSNR inside the mask, dB (higher is better; same bias as L1)"),
+    "masked_ssim": ("masked SSIM", "SSIM windows weighted by their mask share (higher is better)"),
+    "l1": ("L1", "masked L1 over the whole image (the untouched context dominates)"),
+    "psnr": ("PSNR", "PSNR over the whole image"),
+    "ssim": ("SSIM", "SSIM over the whole image"),
+    "sharpness": ("sharpness", "mean Sobel gradient inside the mask's interior over the real "
+                  "target's (1.0 = as sharp as real; blur is far below, noise above)"),
+    "sharpness_lap": ("Laplacian sharpness", "RMS Laplacian inside the mask's interior over the "
+                      "real target's (1.0 = as much fine detail as real)"),
+    "seam": ("seam", "intensity steps across the mask boundary over natural steps between pixels "
+             "of the same classes in the real images (1.0 = natural; a hard seam is above 1)"),
+    "lc_pixel_acc": ("LC pixel acc", "masked pixels the segmenter reads as the requested class"),
+    "lc_ratio": ("LC ratio", "LC pixel acc over the real target's (1.0 = as recognisable as real)"),
+    "lc_original": ("LC original", "changed masked pixels still read as their class before the "
+                    "edit (lower is better; high = the input was reproduced)"),
+    "lc_mean_acc": ("LC mean acc", "masked-pixel accuracy averaged over requested classes"),
+    "lc_miou": ("LC mIoU", "masked-pixel IoU averaged over requested classes"),
+    "region_fd": ("region FD", "Frechet distance of segmenter bottleneck features pooled inside "
+                  "the mask, generated vs real regions (0 = real-like content; lower is better)"),
+    "domain_fd": ("domain FD", "the same on whole tiles (the context dominates)"),
+    "inception_fid": ("Inception FID", "ImageNet InceptionV3 FID of whole tiles"),
+    "inception_kid": ("Inception KID", "ImageNet InceptionV3 KID of whole tiles"),
+}
+"""Column -> (header, what it measures and rewards), in table order."""
+
+HEADERS = {column: header for column, (header, _) in COLUMN_LEGEND.items()}
 
 
 def _fmt(value):
@@ -85,7 +110,7 @@ def _figure(examples, legend, path):
     figure.save(path)
 
 
-def write_report(out, *, table, scores, bins, bin_labels, legend, examples, title):
+def write_report(out, *, table, scores, bins, bin_labels, legend, examples, title, notes=()):
     """Write ``results.md``, ``results.csv``, ``breakdown.csv`` and ``examples.png`` into ``out``.
 
     Args:
@@ -98,6 +123,7 @@ def write_report(out, *, table, scores, bins, bin_labels, legend, examples, titl
         legend: the :class:`~lcgan.data.legend.Legend` (class names, colours).
         examples: list of ``{"batch": {key: array}, "outputs": {method: (H, W, 3)}}``.
         title: first line of the markdown report.
+        notes: lines printed under the title (e.g. which segmenter judged the landcover).
 
     Returns:
         list of the paths written.
@@ -117,9 +143,10 @@ def write_report(out, *, table, scores, bins, bin_labels, legend, examples, titl
         writer.writerows(rows)
     methods = list(table)
     sections = [f"# Evaluation: {title}", f"{len(bins)} images; `real` scores the real target "
-                "images (landcover columns: the segmenter's ceiling).",
+                "images (landcover columns: the segmenter's ceiling).", *notes,
                 _markdown(["method"] + [HEADERS[c] for c in columns],
                           [[m] + [_fmt(table[m].get(c)) for c in columns] for m in methods]),
+                "\n".join(f"- **{HEADERS[c]}** (`{c}`): {COLUMN_LEGEND[c][1]}" for c in columns),
                 "## Masked L1 by requested class of the masked pixels",
                 _pivot(rows, "class", "masked_l1", methods)]
     if any(r[3] == "lc_acc" for r in rows):

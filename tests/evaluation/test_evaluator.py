@@ -1,5 +1,4 @@
 import csv
-import importlib.util
 import pathlib
 import shutil
 
@@ -7,14 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lcgan.data.legend import sample_legend
+from lcgan.data.legend import Legend, sample_legend
 from lcgan.data import FolderSource
 from lcgan.evaluation import evaluate
 from lcgan.scenes.export import export_generator
 from lcgan.models import unet_generator
 from lcgan.models.segmenter import segmenter
-
-EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +49,18 @@ def test_evaluation_end_to_end_writes_tables_and_figure(task, tiles, tmp_path):
     assert set(table) == {"real", "lcgan", "class_mean", "biharmonic", "copy_input"}
     assert table["real"]["masked_l1"] == 0.0 and table["real"]["domain_fd"] == pytest.approx(0, abs=1e-6)
     assert 0.0 <= table["lcgan"]["lc_miou"] <= 1.0 and table["lcgan"]["masked_l1"] > 0
+    real = table["real"]
+    assert real["sharpness"] == real["sharpness_lap"] == real["lc_ratio"] == 1.0
+    assert real["region_fd"] == pytest.approx(0, abs=1e-6) and table["lcgan"]["region_fd"] > 0
+    # the class-mean fill keeps the class boundaries but not the noise of the tiles' classes;
+    # the pasted squares of mixlc targets are hard seams
+    assert table["class_mean"]["sharpness"] < 1.0
+    assert np.isfinite([table[m]["seam"] for m in table]).all()
+    if task == "mixlc":
+        assert real["seam"] > 1.0 and 0.0 <= table["lcgan"]["lc_original"] <= 1.0
+    else:  # inpainting changes no class: nothing can be read as the original class
+        assert np.isnan(table["lcgan"]["lc_original"])
+    assert result.segmenter == f"Segmenter: {tmp_path / 'seg.keras'}."
     # flat-colour classes: the class mean fill must beat copying the input inside the mask
     assert table["class_mean"]["masked_l1"] < table["copy_input"]["masked_l1"]
     with open(out / "results.csv", newline="") as f:
@@ -60,26 +69,20 @@ def test_evaluation_end_to_end_writes_tables_and_figure(task, tiles, tmp_path):
     assert float(rows[1]["masked_l1"]) == pytest.approx(table["lcgan"]["masked_l1"])
     report = (out / "results.md").read_text()
     assert "by requested class" in report and "masked-area fraction" in report and "| road |" in report
+    assert result.segmenter in report and "- **region FD** (`region_fd`): " in report
     with open(out / "breakdown.csv", newline="") as f:
         assert {r["breakdown"] for r in csv.DictReader(f)} == {"class", "area"}
     figure = Image.open(out / "examples.png")
     assert figure.size == (64 * 7, 14 + 64 * 3)
 
 
-def test_evaluation_rejects_a_segmenter_of_another_size(tiles, tmp_path):
-    unet_generator(image_size=32, num_classes=6, width=8).save(tmp_path / "g.keras")
-    segmenter(image_size=64, num_classes=6, width=8, depth=2).save(tmp_path / "seg.keras")
-    with pytest.raises(ValueError, match="takes 64 px tiles"):
-        evaluate(tmp_path / "g.keras", FolderSource(tiles), segmenter=tmp_path / "seg.keras",
-                 image_size=32)
-
-
-def test_train_segmenter_example_tiny(tiles, tmp_path):
-    spec = importlib.util.spec_from_file_location("train_segmenter", EXAMPLES / "train_segmenter.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    result = script.main(["--data", str(tiles), "--image-size", "32", "--width", "8", "--batch-size", "4",
-                          "--epochs", "1", "--steps-per-epoch", "2", "--val-batches", "1",
-                          "--val-every", "3", "--out", str(tmp_path)])
-    assert pathlib.Path(result["path"]).is_file()
-    assert 0.0 <= result["mean_iou"] <= 1.0
+def test_evaluation_without_a_segmenter_for_the_legend_leaves_landcover_columns_out(tiles):
+    legend = sample_legend()
+    renamed = Legend([f"class {k}" for k in range(legend.num_classes)], legend.palette.tolist(),
+                     ignore_color=legend.ignore_colors)  # the same colours, other class names
+    generator = unet_generator(image_size=32, num_classes=6, width=4)
+    result = evaluate(generator, FolderSource(tiles, legend=renamed), image_size=32, batch_size=2,
+                      batches=1)
+    assert "examples/train_segmenter.py" in result.segmenter
+    assert not {"lc_pixel_acc", "lc_ratio", "region_fd", "domain_fd"} & set(result.row())
+    assert {"sharpness", "seam", "masked_l1"} <= set(result.row())
