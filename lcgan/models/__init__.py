@@ -4,7 +4,8 @@ from lcgan._lazy import lazy_exports
 
 __all__ = [
     "unet_generator", "dual_branch_generator", "patch_discriminator",
-    "local_global_discriminator", "acgan_discriminator", "segmenter", "select_inputs",
+    "local_global_discriminator", "acgan_discriminator", "oasis_discriminator", "segmenter",
+    "select_inputs",
 ]
 
 __getattr__ = lazy_exports(__name__, {
@@ -13,6 +14,7 @@ __getattr__ = lazy_exports(__name__, {
     "patch_discriminator": "lcgan.models.discriminators",
     "local_global_discriminator": "lcgan.models.local_global",
     "acgan_discriminator": "lcgan.models.discriminators",
+    "oasis_discriminator": "lcgan.models.oasis",
     "select_inputs": "lcgan.models.blocks",
     "segmenter": "lcgan.models.segmenter",
 })

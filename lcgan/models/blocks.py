@@ -221,9 +221,9 @@ def upsample(x, filters, *, mode, name, spectral_norm=False):
     return conv(x, filters, spectral_norm=spectral_norm, name=f"{name}_conv")
 
 
-def up_block(x, filters, *, norm, mode, dropout, name, skip=None):
+def up_block(x, filters, *, norm, mode, dropout, name, skip=None, spectral_norm=False):
     """Upsample, norm, optional dropout, ReLU, then concatenate ``skip``: ``(B,H,W,C) -> (B,2H,2W,filters+Cs)``."""
-    x = upsample(x, filters, mode=mode, name=name)
+    x = upsample(x, filters, mode=mode, name=name, spectral_norm=spectral_norm)
     layer = normalization(norm, f"{name}_norm")
     if layer is not None:
         x = layer(x)
@@ -258,7 +258,7 @@ def encoder(x, *, width, depth, norm, name, spectral_norm=False, dilation_rate=1
     return features
 
 
-def decoder(x, skips, *, width, norm, mode, dropout, name, dropout_blocks=3):
+def decoder(x, skips, *, width, norm, mode, dropout, name, dropout_blocks=3, spectral_norm=False):
     """Up blocks from the bottleneck back to half resolution, concatenating the skips of each level.
 
     Args:
@@ -268,13 +268,15 @@ def decoder(x, skips, *, width, norm, mode, dropout, name, dropout_blocks=3):
         mode: "transpose" or "resize" (see :func:`upsample`).
         dropout: Dropout rate of the first ``dropout_blocks`` blocks (the deepest).
         name: Prefix of the layer names.
+        spectral_norm: Spectrally normalise the upsampling convolutions (``mode="resize"``).
 
     Returns:
         (B, H/2, W/2, width + skip channels) features.
     """
     for i, level in enumerate(reversed(range(len(skips)))):
         x = up_block(x, channels(width, level), norm=norm, mode=mode, name=f"{name}{level}",
-                     dropout=dropout if i < dropout_blocks else 0.0, skip=skips[level])
+                     dropout=dropout if i < dropout_blocks else 0.0, skip=skips[level],
+                     spectral_norm=spectral_norm)
     return x
 
 
@@ -292,6 +294,17 @@ def image_inputs(image_size, num_classes, *, mask):
     if mask:
         inputs["mask"] = keras.Input((image_size, image_size, 1), name="mask")
     return inputs
+
+
+def generator_rgb(inputs, *, blank):
+    """The rgb a generator sees: ``inputs["rgb"]``, or with ``blank`` its masked pixels set to 0.
+
+    Blanking (GLCIC / DeepFill) hides the content to be replaced, so the network must paint it from
+    the landcover and the surroundings: ``(B, H, W, 3) -> (B, H, W, 3)``; needs ``inputs["mask"]``.
+    """
+    if not blank:
+        return inputs["rgb"]
+    return Blank(name="blank_input")([inputs["rgb"], inputs["mask"]])
 
 
 def finish_generator(inputs, generated, *, composite, name):
@@ -318,6 +331,18 @@ class Composite(keras.layers.Layer):
     def call(self, inputs):
         generated, rgb, mask = inputs
         return composite(generated, rgb, mask)
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+
+@keras.saving.register_keras_serializable(package="lcgan")
+class Blank(keras.layers.Layer):
+    """``[rgb (B,H,W,C), mask (B,H,W,1)] -> (1 - mask) * rgb``: the masked pixels set to 0 (grey in [-1, 1])."""
+
+    def call(self, inputs):
+        rgb, mask = inputs
+        return rgb * (1.0 - ops.cast(mask, rgb.dtype))
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]

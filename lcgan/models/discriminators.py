@@ -1,7 +1,9 @@
 """Conditional PatchGAN and ACGAN discriminators (raw scores, no sigmoid).
 
 Both see the landcover with the rgb. The local + global discriminator lives in
-:mod:`lcgan.models.local_global`.
+:mod:`lcgan.models.local_global`, the OASIS segmentation discriminator in :mod:`lcgan.models.oasis`.
+Every builder takes ``features``: True adds a ``"features"`` output, the list of the intermediate
+activations that the feature-matching loss compares (pix2pixHD), and makes the output a dict.
 """
 
 import keras
@@ -21,8 +23,16 @@ def patch_head(x, *, width, depth, norm, spectral_norm, name):
     return keras.layers.Activation("linear", dtype="float32", name=name)(x)
 
 
+def with_features(outputs, features, wanted):
+    """``outputs`` (a tensor -> ``{"patch": tensor}``) with ``"features": features`` when ``wanted``."""
+    if not wanted:
+        return outputs
+    outputs = dict(outputs) if isinstance(outputs, dict) else {"patch": outputs}
+    return {**outputs, "features": list(features)}
+
+
 def patch_discriminator(*, image_size, num_classes, width=64, depth=4, norm="batch", spectral_norm=False,
-                        name="patch_discriminator"):
+                        features=False, name="patch_discriminator"):
     """Build a conditional PatchGAN: one raw real/fake score per ``2**depth``-pixel square.
 
     rgb and one-hot landcover are concatenated, then ``depth`` stride-2 blocks (4x4 convs, LeakyReLU,
@@ -36,13 +46,15 @@ def patch_discriminator(*, image_size, num_classes, width=64, depth=4, norm="bat
         depth: Number of halvings; the grid is ``image_size / 2**depth`` (256 px -> 16 x 16 by default).
         norm: "batch", "instance" or "none" (often "none" with ``spectral_norm``).
         spectral_norm: Spectrally normalise every convolution.
+        features: Also return the ``depth`` block outputs (see the module docstring).
         name: Model name.
 
     Inputs (dict):
         ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover_onehot`` (B, H, W, K) one-hot float.
 
     Returns:
-        A ``keras.Model`` mapping the input dict to scores (B, H / 2**depth, W / 2**depth, 1).
+        A ``keras.Model`` mapping the input dict to scores (B, H / 2**depth, W / 2**depth, 1)
+        (with ``features``: ``{"patch": scores, "features": [(B, H / 2**(l+1), W / 2**(l+1), C_l)]}``).
         Parameters at the defaults (256 px, 6 classes, width 64, depth 4, batch norm):
         6,971,329 (2,816 non-trainable).
 
@@ -59,13 +71,14 @@ def patch_discriminator(*, image_size, num_classes, width=64, depth=4, norm="bat
                              norm=norm)
     inputs = image_inputs(image_size, num_classes, mask=False)
     x = keras.layers.Concatenate(name="input_concat")([inputs["rgb"], inputs["landcover_onehot"]])  # (B, H, W, 3 + K)
-    x = encoder(x, width=width, depth=depth, norm=norm, name="down", spectral_norm=spectral_norm)[-1]
-    scores = patch_head(x, width=width, depth=depth, norm=norm, spectral_norm=spectral_norm, name="patch")
-    return keras.Model(inputs, scores, name=name)
+    blocks = encoder(x, width=width, depth=depth, norm=norm, name="down", spectral_norm=spectral_norm)
+    scores = patch_head(blocks[-1], width=width, depth=depth, norm=norm, spectral_norm=spectral_norm,
+                        name="patch")
+    return keras.Model(inputs, with_features(scores, blocks, features), name=name)
 
 
 def acgan_discriminator(*, image_size, num_classes, width=64, depth=4, norm="batch", spectral_norm=False,
-                        upsample="resize", name="acgan_discriminator"):
+                        upsample="resize", features=False, name="acgan_discriminator"):
     """Build an ACGAN discriminator: a shared rgb trunk with a patch head and a per-pixel class head.
 
     The trunk (as in :func:`patch_discriminator`, on rgb alone) feeds two heads side by side:
@@ -85,6 +98,7 @@ def acgan_discriminator(*, image_size, num_classes, width=64, depth=4, norm="bat
         spectral_norm: Spectrally normalise the trunk and patch-head convolutions (the class head is
             trained as a classifier and stays unconstrained).
         upsample: "resize" or "transpose" upsampling in the class head.
+        features: Also return the trunk's ``depth`` block outputs as ``"features"``.
         name: Model name.
 
     Inputs (dict):
@@ -92,7 +106,7 @@ def acgan_discriminator(*, image_size, num_classes, width=64, depth=4, norm="bat
 
     Returns:
         A ``keras.Model`` mapping the input dict to ``{"patch": (B, H / 2**depth, W / 2**depth, 1) raw
-        scores, "classes": (B, H, W, K) logits}``.
+        scores, "classes": (B, H, W, K) logits}`` (and ``"features"`` when asked).
         Parameters at the defaults (256 px, 6 classes, width 64, depth 4, batch norm):
         8,940,423 (3,712 non-trainable).
 
@@ -117,4 +131,5 @@ def acgan_discriminator(*, image_size, num_classes, width=64, depth=4, norm="bat
                 dropout=0.0, name="classes_up")  # (B, H/2, W/2, 2 * width)
     x = upsample_layer(x, num_classes, mode=upsample, name="classes_out")  # (B, H, W, K)
     logits = keras.layers.Activation("linear", dtype="float32", name="classes")(x)
-    return keras.Model(inputs, {"patch": scores, "classes": logits}, name=name)
+    return keras.Model(inputs, with_features({"patch": scores, "classes": logits}, trunk, features),
+                       name=name)

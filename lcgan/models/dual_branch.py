@@ -2,12 +2,12 @@
 
 import keras
 
-from lcgan.models.blocks import (check_model_args, conv, decoder, encoder, finish_generator, image_inputs,
+from lcgan.models.blocks import (check_model_args, conv, decoder, encoder, finish_generator, generator_rgb, image_inputs,
                                  norm_act, upsample as upsample_layer)
 
 
 def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm="batch",
-                          upsample="transpose", dropout=0.5, dilated=True, use_mask=False, composite=False,
+                          upsample="resize", dropout=0.5, dilated=True, use_mask=False, blank_input=False, composite=False,
                           name="dual_branch_generator"):
     """Build a generator whose rgb and landcover inputs go through two encoders side by side.
 
@@ -26,21 +26,22 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
         depth: Number of halvings; None halves while the side stays >= 4 (64 -> 4, 128 -> 5, 256 -> 6),
             at most 8.
         norm: "batch", "instance" (per-channel GroupNormalization) or "none".
-        upsample: "transpose" or "resize" (bilinear resize + 3x3 conv, free of checkerboard artefacts).
+        upsample: "resize" (bilinear resize + 3x3 conv, free of checkerboard artefacts) or "transpose".
         dropout: Dropout rate of the three deepest decoder blocks (0 disables it).
         dilated: Add dilated convolutions to the landcover encoder.
         use_mask: Feed the ``mask`` input to the rgb encoder as an extra channel.
+        blank_input: Set the masked pixels of ``rgb`` to 0 before the rgb encoder sees them (GLCIC).
         composite: Output ``mask * generated + (1 - mask) * rgb`` (keeps the known pixels).
         name: Model name.
 
     Inputs (dict):
         ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover_onehot`` (B, H, W, K) one-hot float;
-        ``mask`` (B, H, W, 1) float, 1 = to generate (only when ``use_mask`` or ``composite``).
+        ``mask`` (B, H, W, 1) float, 1 = to generate (only when ``use_mask``, ``blank_input`` or ``composite``).
 
     Returns:
         A ``keras.Model`` mapping the input dict to rgb (B, H, W, 3) in [-1, 1].
         Parameters at the defaults (256 px, 6 classes, width 32, depth 6, dilated, batch norm):
-        14,923,043 (7,296 non-trainable).
+        11,704,611 (7,296 non-trainable).
 
     Raises:
         ValueError: If ``image_size`` is not divisible by ``2**depth``, ``num_classes`` or ``width`` < 1,
@@ -53,8 +54,8 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
     """
     depth = check_model_args(image_size=image_size, num_classes=num_classes, width=width, depth=depth,
                              norm=norm, upsample=upsample)
-    inputs = image_inputs(image_size, num_classes, mask=use_mask or composite)
-    rgb = inputs["rgb"]
+    inputs = image_inputs(image_size, num_classes, mask=use_mask or blank_input or composite)
+    rgb = generator_rgb(inputs, blank=blank_input)
     if use_mask:
         rgb = keras.layers.Concatenate(name="rgb_mask_concat")([rgb, inputs["mask"]])  # (B, H, W, 4)
     rgb_features = encoder(rgb, width=width, depth=depth, norm=norm, name="rgb_down")

@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from lcgan.models.blocks import channels, check_model_args, conv, encoder, image_inputs, resolve_depth
+from lcgan.models.discriminators import with_features
 
 
 @keras.saving.register_keras_serializable(package="lcgan")
@@ -51,16 +52,20 @@ class MaskCrop(keras.layers.Layer):
 
 
 def _branch(x, *, width, norm, spectral_norm, name):
-    """Down blocks to a 4-pixel-ish side, then a conv over the whole map (a dense layer): -> (B, 1, 1, 8*width)."""
+    """Down blocks to a 4-pixel-ish side, then a conv over the whole map (a dense layer).
+
+    Returns:
+        (the (B, 1, 1, 8*width) dense output, the list of the down blocks' outputs).
+    """
     depth = resolve_depth(x.shape[1], None)
-    x = encoder(x, width=width, depth=depth, norm=norm, name=f"{name}_down", spectral_norm=spectral_norm)[-1]
-    x = conv(x, channels(width, 3), kernel_size=x.shape[1], padding="valid", spectral_norm=spectral_norm,
-             name=f"{name}_dense")
-    return keras.layers.LeakyReLU(0.2, name=f"{name}_dense_act")(x)
+    blocks = encoder(x, width=width, depth=depth, norm=norm, name=f"{name}_down", spectral_norm=spectral_norm)
+    x = conv(blocks[-1], channels(width, 3), kernel_size=blocks[-1].shape[1], padding="valid",
+             spectral_norm=spectral_norm, name=f"{name}_dense")
+    return keras.layers.LeakyReLU(0.2, name=f"{name}_dense_act")(x), blocks
 
 
 def local_global_discriminator(*, image_size, num_classes, local_size=None, width=64, norm="batch",
-                               spectral_norm=False, name="local_global_discriminator"):
+                               spectral_norm=False, features=False, name="local_global_discriminator"):
     """Build a discriminator with a global branch on the whole image and a local branch around the mask.
 
     Both branches see rgb concatenated with the one-hot landcover. The local branch sees a
@@ -77,6 +82,7 @@ def local_global_discriminator(*, image_size, num_classes, local_size=None, widt
         width: Channels of the first block of each branch.
         norm: "batch", "instance" or "none".
         spectral_norm: Spectrally normalise every convolution.
+        features: Also return the down blocks of both branches as ``"features"`` (global first).
         name: Model name.
 
     Inputs (dict):
@@ -84,7 +90,8 @@ def local_global_discriminator(*, image_size, num_classes, local_size=None, widt
         ``mask`` (B, H, W, 1) float, 1 = edited pixels (locates the local crop).
 
     Returns:
-        A ``keras.Model`` mapping the input dict to scores (B, 1).
+        A ``keras.Model`` mapping the input dict to scores (B, 1) (with ``features``:
+        ``{"patch": scores, "features": [...]}``).
         Parameters at the defaults (256 px, 6 classes, local 128, width 64, batch norm):
         26,513,793 (6,656 non-trainable).
 
@@ -105,9 +112,10 @@ def local_global_discriminator(*, image_size, num_classes, local_size=None, widt
     inputs = image_inputs(image_size, num_classes, mask=True)
     x = keras.layers.Concatenate(name="input_concat")([inputs["rgb"], inputs["landcover_onehot"]])  # (B, H, W, 3 + K)
     crop = MaskCrop(local_size, name="local_crop")([x, inputs["mask"]])  # (B, L, L, 3 + K)
-    features = [_branch(x, width=width, norm=norm, spectral_norm=spectral_norm, name="global"),
+    branches = [_branch(x, width=width, norm=norm, spectral_norm=spectral_norm, name="global"),
                 _branch(crop, width=width, norm=norm, spectral_norm=spectral_norm, name="local")]
-    x = keras.layers.Concatenate(name="fusion_concat")(features)  # (B, 1, 1, 16 * width)
+    x = keras.layers.Concatenate(name="fusion_concat")([dense for dense, _ in branches])  # (B, 1, 1, 16 * width)
     x = conv(x, 1, kernel_size=1, spectral_norm=spectral_norm, name="fusion_score")
     scores = keras.layers.Reshape((1,), dtype="float32", name="score")(x)  # (B, 1)
-    return keras.Model(inputs, scores, name=name)
+    blocks = [block for _, branch_blocks in branches for block in branch_blocks]
+    return keras.Model(inputs, with_features(scores, blocks, features), name=name)

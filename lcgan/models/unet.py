@@ -2,12 +2,12 @@
 
 import keras
 
-from lcgan.models.blocks import (check_model_args, decoder, encoder, finish_generator, image_inputs,
+from lcgan.models.blocks import (check_model_args, decoder, encoder, finish_generator, generator_rgb, image_inputs,
                                  upsample as upsample_layer)
 
 
-def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch", upsample="transpose",
-                   dropout=0.5, use_mask=False, composite=False, name="unet_generator"):
+def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch", upsample="resize",
+                   dropout=0.5, use_mask=False, blank_input=False, composite=False, name="unet_generator"):
     """Build a UNet that sees rgb and one-hot landcover concatenated at its input.
 
     ``depth`` stride-2 blocks (4x4 convs, LeakyReLU, channels ``width * 2**level`` capped at ``8 * width``)
@@ -22,21 +22,22 @@ def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch
         depth: Number of halvings; None halves while the side stays >= 4 (64 -> 4, 128 -> 5, 256 -> 6),
             at most 8.
         norm: "batch", "instance" (per-channel GroupNormalization) or "none".
-        upsample: "transpose" (4x4 stride-2 transposed convs) or "resize" (bilinear resize + 3x3 conv,
-            free of checkerboard artefacts).
+        upsample: "resize" (bilinear resize + 3x3 conv, free of the checkerboard artefacts of
+            transposed convolutions, Odena et al. 2016) or "transpose" (4x4 stride-2 transposed convs).
         dropout: Dropout rate of the three deepest decoder blocks (0 disables it).
         use_mask: Feed the ``mask`` input to the network as an extra input channel.
+        blank_input: Set the masked pixels of ``rgb`` to 0 before the network sees them (GLCIC).
         composite: Output ``mask * generated + (1 - mask) * rgb`` (keeps the known pixels).
         name: Model name.
 
     Inputs (dict):
         ``rgb`` (B, H, W, 3) float in [-1, 1]; ``landcover_onehot`` (B, H, W, K) one-hot float;
-        ``mask`` (B, H, W, 1) float, 1 = to generate (only when ``use_mask`` or ``composite``).
+        ``mask`` (B, H, W, 1) float, 1 = to generate (only when ``use_mask``, ``blank_input`` or ``composite``).
 
     Returns:
         A ``keras.Model`` mapping the input dict to rgb (B, H, W, 3) in [-1, 1].
-        Parameters at the defaults (256 px, 6 classes, width 64, depth 6, batch norm, transpose):
-        29,261,443 (6,784 of them non-trainable BatchNormalization statistics).
+        Parameters at the defaults (256 px, 6 classes, width 64, depth 6, batch norm, resize):
+        21,345,283 (6,784 of them non-trainable BatchNormalization statistics).
 
     Raises:
         ValueError: If ``image_size`` is not divisible by ``2**depth``, ``num_classes`` or ``width`` < 1,
@@ -49,8 +50,8 @@ def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch
     """
     depth = check_model_args(image_size=image_size, num_classes=num_classes, width=width, depth=depth,
                              norm=norm, upsample=upsample)
-    inputs = image_inputs(image_size, num_classes, mask=use_mask or composite)
-    channels_in = [inputs["rgb"], inputs["landcover_onehot"]] + ([inputs["mask"]] if use_mask else [])
+    inputs = image_inputs(image_size, num_classes, mask=use_mask or blank_input or composite)
+    channels_in = [generator_rgb(inputs, blank=blank_input), inputs["landcover_onehot"]] + ([inputs["mask"]] if use_mask else [])
     x = keras.layers.Concatenate(name="input_concat")(channels_in)  # (B, H, W, 3 + K [+ 1])
     features = encoder(x, width=width, depth=depth, norm=norm, name="down")
     x = decoder(features[-1], [[skip] for skip in features[:-1]], width=width, norm=norm, mode=upsample,

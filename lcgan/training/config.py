@@ -19,12 +19,17 @@ from lcgan.data.tasks import TASKS
 
 PRECISIONS = ("off", "auto", "mixed_bfloat16", "mixed_float16")
 GAN_LOSSES = ("lsgan", "hinge")
+GENERATORS = ("unet", "dual_branch")
+DISCRIMINATORS = ("patch", "acgan", "local_global", "oasis")
+UPSAMPLES = ("resize", "transpose")
 
 TASK_DEFAULTS = {
-    "mixlc": dict(l1_weight=100.0, gan_weight=1.0, feature_weight=0.01, acgan_weight=0.0),
-    "inpaint": dict(l1_weight=100.0, gan_weight=1.0, feature_weight=0.0, acgan_weight=1.0),
+    "mixlc": dict(generator="unet", discriminator="patch", dilated=False, mask_input=False,
+                  l1_weight=100.0, gan_weight=1.0, feature_weight=0.01, acgan_weight=0.0),
+    "inpaint": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
+                    l1_weight=100.0, gan_weight=1.0, feature_weight=0.0, acgan_weight=1.0),
 }
-"""Loss weights that differ between the tasks' recipes."""
+"""Networks and loss weights that differ between the tasks' recipes."""
 
 
 @dataclasses.dataclass
@@ -38,9 +43,19 @@ class TrainConfig:
         epochs: epochs to train (``fit``'s ``epochs``).
         steps_per_epoch: steps per epoch.
         width: channels of the networks' first layers.
+        generator: ``"unet"`` (rgb and landcover concatenated) or ``"dual_branch"`` (two encoders).
+        discriminator: ``"patch"`` (conditional PatchGAN), ``"acgan"`` (PatchGAN + per-pixel class
+            head), ``"local_global"`` (GLCIC: a branch on a crop around the mask + a global one)
+            or ``"oasis"`` (per-pixel (K+1)-class segmenter; replaces the GAN and ACGAN terms).
+        dilated: dilated convolutions in the landcover encoder (``dual_branch`` only).
+        mask_input: the generator's rgb is blanked inside the mask, the mask is an input channel
+            and the output is composited with the input outside it (GLCIC / DeepFill).
+        upsample: ``"resize"`` (resize then convolve, no checkerboard) or ``"transpose"``.
         learning_rate: Adam rate of generator and discriminator.
         gan_loss: ``"lsgan"`` or ``"hinge"``.
-        l1_weight, gan_weight, feature_weight, acgan_weight: loss weights (task defaults).
+        l1_weight, gan_weight, feature_weight, acgan_weight: loss weights (task defaults);
+            ``acgan_weight`` applies to the ``acgan`` discriminator only.
+        feature_matching_weight: weight of the discriminator feature-matching loss (0: off).
         l1_inside_weight, l1_outside_weight: L1 weights inside / outside the mask.
         ema_decay: decay of the exported moving-average generator; 0 disables it.
         vgg_weights: VGG16 weights of the feature loss: ``"imagenet"``, a file path, or ``"none"``.
@@ -56,12 +71,18 @@ class TrainConfig:
     epochs: int = 10
     steps_per_epoch: int = 20
     width: int = 16
+    generator: str = "unet"
+    discriminator: str = "patch"
+    dilated: bool = False
+    mask_input: bool = False
+    upsample: str = "resize"
     learning_rate: float = 2e-4
     gan_loss: str = "lsgan"
     l1_weight: float = 100.0
     gan_weight: float = 1.0
     feature_weight: float = 0.01
     acgan_weight: float = 0.0
+    feature_matching_weight: float = 0.0
     l1_inside_weight: float = 1.0
     l1_outside_weight: float = 1.0
     ema_decay: float = 0.999
@@ -73,7 +94,8 @@ class TrainConfig:
 
     def __post_init__(self):
         for name, choices in (("task", TASKS), ("gan_loss", GAN_LOSSES),
-                              ("mixed_precision", PRECISIONS)):
+                              ("mixed_precision", PRECISIONS), ("generator", GENERATORS),
+                              ("discriminator", DISCRIMINATORS), ("upsample", UPSAMPLES)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"`{name}` must be one of {list(choices)}. "
                                  f"Received: {getattr(self, name)!r}")
@@ -86,7 +108,7 @@ class TrainConfig:
         if not self.learning_rate > 0:
             raise ValueError(f"`learning_rate` must be > 0. Received: {self.learning_rate!r}")
         for name in ("l1_weight", "gan_weight", "feature_weight", "acgan_weight",
-                     "l1_inside_weight", "l1_outside_weight"):
+                     "feature_matching_weight", "l1_inside_weight", "l1_outside_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0. Received: {getattr(self, name)!r}")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -121,8 +143,10 @@ class TrainConfig:
     def load(cls, path) -> "TrainConfig":
         with open(path) as f:
             values = json.load(f)
-        known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        known = {field.name for field in dataclasses.fields(cls)} - {"task"}
+        # Fields a file of an older version lacks take the task's defaults, not the mixlc ones.
+        return cls.for_task(values.get("task", "mixlc"),
+                            **{k: v for k, v in values.items() if k in known})
 
     def differences(self, other: "TrainConfig") -> dict:
         """``{name: (self's value, other's value)}`` of the fields that differ."""

@@ -9,14 +9,16 @@ Batches are MODEL-READY dicts (``rgb``, ``landcover``, ``landcover``, ``mask``, 
 Reported metrics (the names are stable):
 
 =============  ==============================================================================
-``d_loss``     discriminator total: adversarial + ``acgan_weight`` * ``d_acgan``
-``d_real``     mean discriminator score on real images
+``d_loss``     discriminator total: adversarial + ``acgan_weight`` * ``d_acgan`` (OASIS: the
+               class-balanced segmentation loss on real + the "fake"-class loss on generated pixels)
+``d_real``     mean discriminator score on real images (OASIS: probability of "not fake")
 ``d_fake``     mean discriminator score on generated images
 ``d_acgan``    ACGAN cross-entropy on real images (ACGAN discriminators only)
 ``g_loss``     generator total: weighted sum of the terms below
 ``g_l1``       masked L1 between output and target (inside/outside weights applied)
-``g_gan``      generator adversarial loss
+``g_gan``      generator adversarial loss (OASIS: the class-balanced segmentation loss on its images)
 ``g_feature``  VGG feature loss (when a ``feature_loss`` is given)
+``g_fm``       discriminator feature matching (when ``feature_matching_weight`` > 0)
 ``g_acgan``    ACGAN cross-entropy on generated images (ACGAN discriminators only)
 ``masked_l1``  ``evaluate`` only: :func:`lcgan.evaluation.metrics.masked_l1` inside the mask, [0, 1] scale
 ``psnr``       ``evaluate`` only: whole-image :func:`lcgan.evaluation.metrics.masked_psnr` in dB, peak 1 on
@@ -45,7 +47,10 @@ from lcgan.models.blocks import select_inputs
 from lcgan.images import shown_generator
 
 TRAIN_METRICS = ("d_loss", "d_real", "d_fake", "d_acgan", "g_loss", "g_l1", "g_gan", "g_feature",
-                 "g_acgan")
+                 "g_fm", "g_acgan")
+DISCRIMINATOR_OUTPUTS = ({"patch"}, {"patch", "classes"}, {"segmentation"})
+"""The output layouts a discriminator may have (each optionally with ``"features"``): PatchGAN or
+local + global scores, ACGAN scores + class logits, OASIS (K+1)-class segmentation logits."""
 EVAL_METRICS = ("masked_l1", "psnr")
 
 
@@ -54,17 +59,27 @@ def _average(per_example):
     return tf.nn.compute_average_loss(ops.cast(per_example, "float32"))
 
 
+def _mean_score(scores):
+    """(B, ...) scores -> (B,) float32 mean per example (patch grids and single scores alike)."""
+    return ops.mean(ops.cast(scores, "float32"), axis=tuple(range(1, len(scores.shape))))
+
+
 class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
     """Conditional GAN trainer for any lcgan generator / discriminator pair.
 
     Args:
         generator: model with named inputs ``rgb``, ``landcover`` (and ``mask``), output (B,H,W,3).
-        discriminator: model with inputs among ``rgb``, ``landcover``, ``mask`` returning raw patch
-            scores (B,h,w,1), or a dict ``{"patch": ..., "classes": (B,H,W,K) logits}`` (ACGAN).
+        discriminator: model with inputs among ``rgb``, ``landcover_onehot``, ``mask`` returning raw
+            patch scores (B,h,w,1), or a dict of one of the :data:`DISCRIMINATOR_OUTPUTS` layouts:
+            ``{"patch": ..., "classes": (B,H,W,K) logits}`` (ACGAN), ``{"segmentation": (B,H,W,K+1)
+            logits}`` (OASIS: replaces the real/fake loss), each optionally with ``"features"``, a
+            list of intermediate activations (needed by ``feature_matching_weight``).
         l1_weight: weight of the masked L1 term.
         gan_weight: weight of the generator adversarial term.
         feature_weight: weight of the feature (perceptual) term; needs ``feature_loss``.
         acgan_weight: weight of the ACGAN class terms; needs a dict-output discriminator.
+        feature_matching_weight: weight of the discriminator feature-matching term (pix2pixHD);
+            needs a discriminator with a ``"features"`` output.
         l1_inside_weight: L1 weight of pixels inside the mask.
         l1_outside_weight: L1 weight of pixels outside the mask.
         gan_loss: ``"lsgan"`` (least squares) or ``"hinge"``.
@@ -75,12 +90,13 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
     """
 
     def __init__(self, generator, discriminator, *, l1_weight=100.0, gan_weight=1.0,
-                 feature_weight=0.0, acgan_weight=0.0, l1_inside_weight=1.0,
+                 feature_weight=0.0, acgan_weight=0.0, feature_matching_weight=0.0, l1_inside_weight=1.0,
                  l1_outside_weight=1.0, gan_loss="lsgan", feature_loss=None, ema_decay=0.999,
                  sample_builder=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         weights = dict(l1_weight=l1_weight, gan_weight=gan_weight, feature_weight=feature_weight,
-                       acgan_weight=acgan_weight, l1_inside_weight=l1_inside_weight,
+                       acgan_weight=acgan_weight, feature_matching_weight=feature_matching_weight,
+                       l1_inside_weight=l1_inside_weight,
                        l1_outside_weight=l1_outside_weight)
         for name, value in weights.items():
             if value < 0:
@@ -90,10 +106,16 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
         if feature_weight > 0 and feature_loss is None:
             raise ValueError(f"`feature_weight` is {feature_weight} but no `feature_loss` was "
                              "given; pass feature_loss=VGGFeatureLoss(...) or feature_weight=0.")
-        self.acgan = isinstance(discriminator.output, dict)
-        if self.acgan and set(discriminator.output) != {"patch", "classes"}:
-            raise ValueError("A dict-output `discriminator` must return keys 'patch' and "
-                             f"'classes'. Received: {sorted(discriminator.output)}")
+        keys = set(discriminator.output) if isinstance(discriminator.output, dict) else {"patch"}
+        if keys - {"features"} not in DISCRIMINATOR_OUTPUTS:
+            raise ValueError("A dict-output `discriminator` must return the keys of one of "
+                             f"{[sorted(k) for k in DISCRIMINATOR_OUTPUTS]} (and optionally "
+                             f"'features'). Received: {sorted(keys)}")
+        self.acgan, self.oasis = "classes" in keys, "segmentation" in keys
+        if feature_matching_weight > 0 and "features" not in keys:
+            raise ValueError(f"`feature_matching_weight` is {feature_matching_weight} but "
+                             f"`discriminator` {discriminator.name!r} has no 'features' output "
+                             "(build it with features=True).")
         if acgan_weight > 0 and not self.acgan:
             raise ValueError(f"`acgan_weight` is {acgan_weight} but `discriminator` "
                              f"{discriminator.name!r} has no 'classes' output (use "
@@ -111,7 +133,8 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed, name="train_seeds")
         self.eval_seed_generator = keras.random.SeedGenerator(
             None if seed is None else seed + 1, name="eval_seeds")
-        used = {"d_acgan": self.acgan, "g_acgan": self.acgan, "g_feature": feature_loss is not None}
+        used = {"d_acgan": self.acgan, "g_acgan": self.acgan, "g_feature": feature_loss is not None,
+                "g_fm": feature_matching_weight > 0}
         self.train_metric_names = tuple(n for n in TRAIN_METRICS if used.get(n, True))
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.train_metric_names}
         self.trackers["masked_l1"] = ImageMetric("l1", masked=True, name="masked_l1")
@@ -152,30 +175,44 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
         return self.sample_builder(data, seed_generator.next())
 
     def _discriminate(self, batch, rgb, training):
-        """Discriminator outputs on ``rgb``: ``{"scores": (B,h,w,1), "classes": logits or None}``."""
+        """Discriminator outputs on ``rgb``: ``{"scores": (B,h,w,1) (OASIS: (B,H,W,1) probability of
+        not "fake"), "classes": ACGAN logits, "segmentation": OASIS logits, "features": list}``
+        (None where the discriminator has no such output)."""
         out = self.discriminator(select_inputs(self.discriminator, {**batch, "rgb": rgb}),
                                  training=training)
-        if self.acgan:
-            return {"scores": out["patch"], "classes": out["classes"]}
-        return {"scores": out, "classes": None}
+        out = out if isinstance(out, dict) else {"patch": out}
+        segmentation = out.get("segmentation")
+        scores = out["patch"] if segmentation is None else losses.oasis_realness(segmentation)
+        return {"scores": scores, "classes": out.get("classes"), "segmentation": segmentation,
+                "features": out.get("features")}
 
     def _forward(self, batch, training):
         """One generator forward and the discriminator on real and generated images.
 
         Returns:
-            (generated (B, H, W, 3), discriminator outputs on real, on generated).
+            (generated (B, H, W, 3), discriminator outputs on real, on generated). For OASIS the
+            generated outputs also hold ``"generated"`` (B, H, W): 1 where the output differs from
+            the target (a composited pixel copied from the input is real, not fake).
         """
         fake = self.generator(select_inputs(self.generator, batch), training=training)
         real_out = self._discriminate(batch, batch["target"], training)
         fake_out = self._discriminate(batch, fake, training)
+        if self.oasis:
+            differs = ops.not_equal(fake, ops.cast(batch["target"], fake.dtype))
+            fake_out["generated"] = ops.cast(ops.any(differs, axis=-1), "float32")
         return fake, real_out, fake_out
 
     def _discriminator_terms(self, batch, real_out, fake_out):
         """Per-example discriminator terms {name: (B,)} and the total ``d_loss``."""
         real_scores, fake_scores = real_out["scores"], fake_out["scores"]
-        adversarial = losses.discriminator_loss(real_scores, fake_scores, kind=self.gan_loss)
-        terms = {"d_real": ops.mean(ops.cast(real_scores, "float32"), axis=(1, 2, 3)),
-                 "d_fake": ops.mean(ops.cast(fake_scores, "float32"), axis=(1, 2, 3))}
+        if self.oasis:
+            adversarial = (
+                losses.oasis_loss(batch["landcover"], real_out["segmentation"], real=True)
+                + losses.oasis_loss(batch["landcover"], fake_out["segmentation"], real=False,
+                                    region=fake_out["generated"]))
+        else:
+            adversarial = losses.discriminator_loss(real_scores, fake_scores, kind=self.gan_loss)
+        terms = {"d_real": _mean_score(real_scores), "d_fake": _mean_score(fake_scores)}
         if self.acgan:
             terms["d_acgan"] = losses.acgan_loss(batch["landcover"], real_out["classes"])
             adversarial = adversarial + self.loss_weights["acgan_weight"] * terms["d_acgan"]
@@ -184,22 +221,44 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
 
     def _generator_terms(self, batch, fake, real_out, fake_out):
         """Per-example generator terms {name: (B,)} including the weighted total ``g_loss``."""
+        terms, total = self._adversarial_terms(batch, fake_out)
+        paired, paired_total = self._paired_terms(batch, fake, real_out, fake_out)
+        return {**terms, **paired, "g_loss": total + paired_total}
+
+    def _adversarial_terms(self, batch, fake_out):
+        """What the discriminator says of ``fake`` given ``batch["landcover"]`` (no target needed).
+
+        Returns:
+            ({"g_gan": (B,), "g_acgan": (B,) for ACGAN}, their weighted sum (B,)).
+        """
         w = self.loss_weights
-        terms = {
-            "g_l1": losses.reconstruction_l1(batch["target"], fake, batch.get("mask"),
-                                             inside_weight=w["l1_inside_weight"],
-                                             outside_weight=w["l1_outside_weight"]),
-            "g_gan": losses.generator_adversarial_loss(fake_out["scores"], kind=self.gan_loss),
-        }
-        total = w["l1_weight"] * terms["g_l1"] + w["gan_weight"] * terms["g_gan"]
-        if self.feature_loss is not None:
-            terms["g_feature"] = self.feature_loss(batch["target"], fake)
-            total = total + w["feature_weight"] * terms["g_feature"]
+        terms = {"g_gan": (losses.oasis_loss(batch["landcover"], fake_out["segmentation"], real=True)
+                           if self.oasis else
+                           losses.generator_adversarial_loss(fake_out["scores"], kind=self.gan_loss))}
+        total = w["gan_weight"] * terms["g_gan"]
         if self.acgan:
             terms["g_acgan"] = losses.acgan_loss(batch["landcover"], fake_out["classes"])
             total = total + w["acgan_weight"] * terms["g_acgan"]
-        terms["g_loss"] = total
-        return terms
+        return terms, total
+
+    def _paired_terms(self, batch, fake, real_out, fake_out):
+        """The terms comparing ``fake`` with ``batch["target"]``: L1, feature matching, VGG.
+
+        Returns:
+            ({"g_l1": (B,), "g_fm", "g_feature" where enabled}, their weighted sum (B,)).
+        """
+        w = self.loss_weights
+        terms = {"g_l1": losses.reconstruction_l1(batch["target"], fake, batch.get("mask"),
+                                                  inside_weight=w["l1_inside_weight"],
+                                                  outside_weight=w["l1_outside_weight"])}
+        total = w["l1_weight"] * terms["g_l1"]
+        if w["feature_matching_weight"] > 0:
+            terms["g_fm"] = losses.feature_matching_loss(real_out["features"], fake_out["features"])
+            total = total + w["feature_matching_weight"] * terms["g_fm"]
+        if self.feature_loss is not None:
+            terms["g_feature"] = self.feature_loss(batch["target"], fake)
+            total = total + w["feature_weight"] * terms["g_feature"]
+        return terms, total
 
     def _apply(self, tape, loss, network, optimizer):
         variables = network.trainable_variables
@@ -247,8 +306,12 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
         fake, real_out, fake_out = self._forward(batch, training=False)
         self._record(self._discriminator_terms(batch, real_out, fake_out))
         self._record(self._generator_terms(batch, fake, real_out, fake_out))
+        self._update_eval_metrics(batch)
+        return self._logs(self.trackers)
+
+    def _update_eval_metrics(self, batch):
+        """The ``evaluate``-only metrics, of the shown (EMA) generator."""
         shown = shown_generator(self)
         output = shown(select_inputs(shown, batch), training=False)
         for name in EVAL_METRICS:  # ImageMetric: (target, generated, mask) -> running mean
             self.trackers[name].update_state(batch["target"], output, batch["mask"])
-        return self._logs(self.trackers)

@@ -117,14 +117,123 @@ def acgan_loss(landcover, class_logits):
     Returns:
         (B,) mean cross-entropy over each example's annotated pixels (0 if it has none).
     """
-    ids = ops.cast(landcover, "int32")
-    valid = ops.cast(ops.not_equal(ids, IGNORE), "float32")  # (B, H, W)
+    ids, valid = _valid_ids(landcover)  # (B, H, W) each
     per_pixel = keras.losses.sparse_categorical_crossentropy(
-        ops.maximum(ids, 0), ops.cast(class_logits, "float32"), from_logits=True)  # (B, H, W)
-    batch = ops.shape(ids)[0]
-    total = ops.sum(ops.reshape(per_pixel * valid, (batch, -1)), axis=1)
-    count = ops.sum(ops.reshape(valid, (batch, -1)), axis=1)
-    return total / ops.maximum(count, 1.0)
+        ids, ops.cast(class_logits, "float32"), from_logits=True)  # (B, H, W)
+    return _region_mean(per_pixel, valid)
+
+
+def consistency_loss(landcover, logits, mask):
+    """Segmenter consistency of an edit: does a frozen segmenter read the edit as requested?
+
+    The cross-entropy of the segmenter's logits on the edited image against the requested
+    landcover, over the edited area only (outside it the image is the input's own).
+
+    Args:
+        landcover: (B, H, W) int requested class ids, ``IGNORE`` (-1) pixels skipped.
+        logits: (B, H, W, K) segmenter logits on the edited image.
+        mask: (B, H, W, 1) float, 1 inside the edited area.
+
+    Returns:
+        (B,) mean cross-entropy over each example's masked annotated pixels (0 if none).
+    """
+    inside = ops.cast(mask, "float32")[..., 0] > 0.5  # (B, H, W)
+    return acgan_loss(ops.where(inside, ops.cast(landcover, "int32"), IGNORE), logits)
+
+
+def _region_mean(per_pixel, region):
+    """(B, H, W) values, (B, H, W) 0/1 region -> (B,) mean over each example's region (0 if empty)."""
+    region = ops.cast(region, "float32")
+    batch = ops.shape(per_pixel)[0]
+    total = ops.sum(ops.reshape(per_pixel * region, (batch, -1)), axis=1)
+    return total / ops.maximum(ops.sum(ops.reshape(region, (batch, -1)), axis=1), 1.0)
+
+
+def _valid_ids(landcover):
+    """(B, H, W) ids -> (ids with IGNORE set to 0 (int32), valid (B, H, W) float32)."""
+    ids = ops.cast(landcover, "int32")
+    return ops.maximum(ids, 0), ops.cast(ops.not_equal(ids, IGNORE), "float32")
+
+
+def oasis_class_weights(landcover, num_classes):
+    """OASIS class-balancing weights of a batch's label map, per pixel.
+
+    Class ``k`` weighs ``N / (P * n_k)``, with ``n_k`` its pixel count in the batch, ``N`` the
+    annotated pixels and ``P`` the number of classes present, so every present class contributes
+    alike and the weights average to 1 over the annotated pixels; ``IGNORE`` pixels weigh 0.
+
+    Args:
+        landcover: (B, H, W) int class ids, ``IGNORE`` (-1) where unannotated.
+        num_classes: Number of landcover classes K.
+
+    Returns:
+        (B, H, W) float32 weights.
+    """
+    ids, valid = _valid_ids(landcover)
+    counts = ops.sum(ops.one_hot(ids, num_classes) * valid[..., None], axis=(0, 1, 2))  # (K,)
+    present = ops.sum(ops.cast(counts > 0, "float32"))
+    coefficients = ops.where(counts > 0, ops.sum(counts) / (ops.maximum(present, 1.0)
+                                                           * ops.maximum(counts, 1.0)), 0.0)
+    return ops.take(coefficients, ids) * valid
+
+
+def oasis_loss(landcover, logits, *, real, region=None):
+    """The OASIS (K+1)-class segmentation loss, per example.
+
+    ``real=True``: each annotated pixel must be classified as its landcover class, weighted by
+    :func:`oasis_class_weights` (the discriminator on real images, and the generator on its own
+    images). ``real=False``: every pixel of ``region`` must be classified as the "fake" class K
+    (the discriminator on generated images), unweighted.
+
+    Args:
+        landcover: (B, H, W) int class ids, ``IGNORE`` (-1) where unannotated.
+        logits: (B, H, W, K + 1) discriminator logits.
+        real: Which target (see above).
+        region: (B, H, W) float, the generated pixels the fake target applies to; None: all.
+
+    Returns:
+        (B,) mean cross-entropy per pixel (over ``region`` for the fake target; 0 if it is empty).
+    """
+    logits = ops.cast(logits, "float32")
+    fake_class = logits.shape[-1] - 1
+    ids, _ = _valid_ids(landcover)
+    if real:
+        weights = oasis_class_weights(landcover, fake_class)
+        per_pixel = keras.losses.sparse_categorical_crossentropy(ids, logits, from_logits=True)
+        return _per_example_mean(per_pixel * weights)
+    per_pixel = keras.losses.sparse_categorical_crossentropy(
+        ops.full_like(ids, fake_class), logits, from_logits=True)  # (B, H, W)
+    return _region_mean(per_pixel, ops.ones_like(per_pixel) if region is None else region)
+
+
+def oasis_realness(logits):
+    """(B, H, W, K + 1) OASIS logits -> (B, H, W, 1) probability of not being "fake" (a score in [0, 1])."""
+    return 1.0 - ops.softmax(ops.cast(logits, "float32"), axis=-1)[..., -1:]
+
+
+def feature_matching_loss(real_features, fake_features):
+    """Discriminator feature matching (pix2pixHD, SPADE): L1 between intermediate activations.
+
+    The real activations are constants (no gradient); each layer's mean absolute difference is
+    averaged over the layers.
+
+    Args:
+        real_features: list of (B, h, w, C) discriminator activations on real images.
+        fake_features: the same layers on generated images.
+
+    Returns:
+        (B,) loss per example.
+
+    Raises:
+        ValueError: the two lists differ in length or are empty.
+    """
+    if len(real_features) != len(fake_features) or not real_features:
+        raise ValueError("`real_features` and `fake_features` must be lists of the same, non-zero "
+                         f"length. Received: {len(real_features)} and {len(fake_features)}")
+    terms = [_per_example_mean(ops.abs(ops.stop_gradient(ops.cast(real, "float32"))
+                                       - ops.cast(fake, "float32")))
+             for real, fake in zip(real_features, fake_features)]
+    return ops.mean(ops.stack(terms, axis=0), axis=0)
 
 
 class VGGFeatureLoss:

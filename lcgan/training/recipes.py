@@ -1,8 +1,8 @@
 """The training recipes of the two experiments as one Python call: :func:`train`.
 
-``mixlc`` (mixed-square landcover editing): UNet generator + conditional PatchGAN, L1 + least
-squares GAN + VGG16 feature loss. ``inpaint`` (masked-class inpainting): dual-branch generator
-(mask input, composite output) + ACGAN discriminator, L1 + least squares GAN + ACGAN loss.
+The networks and losses are :class:`~lcgan.training.config.TrainConfig` fields (``generator``,
+``discriminator``, ``mask_input``, ``dilated``, ``upsample``, the loss weights), with per-task
+defaults in :data:`~lcgan.training.config.TASK_DEFAULTS`.
 ``lcgan train`` and the examples call the same functions; nothing here parses a command line.
 
 Example:
@@ -59,14 +59,26 @@ def set_precision(mode: str) -> None:
 
 
 def build_networks(config: TrainConfig, num_classes: int):
-    """The recipe's (generator, discriminator) for ``config.task``."""
+    """The (generator, discriminator) that ``config.generator`` and ``config.discriminator`` name.
+
+    With ``config.mask_input`` the generator's rgb is blanked inside the mask, the mask is an
+    input channel and the output is composited; the discriminator exposes its intermediate
+    features when ``config.feature_matching_weight`` > 0.
+    """
     from lcgan import models
 
     shape = dict(image_size=config.image_size, num_classes=num_classes, width=config.width)
-    if config.task == "mixlc":
-        return models.unet_generator(**shape), models.patch_discriminator(**shape)
-    return (models.dual_branch_generator(**shape, use_mask=True, composite=True),
-            models.acgan_discriminator(**shape))
+    masking = dict(use_mask=config.mask_input, blank_input=config.mask_input,
+                   composite=config.mask_input)
+    if config.generator == "unet":
+        generator = models.unet_generator(**shape, upsample=config.upsample, **masking)
+    else:
+        generator = models.dual_branch_generator(**shape, upsample=config.upsample,
+                                                 dilated=config.dilated, **masking)
+    build = {"patch": models.patch_discriminator, "acgan": models.acgan_discriminator,
+             "local_global": models.local_global_discriminator,
+             "oasis": models.oasis_discriminator}[config.discriminator]
+    return generator, build(**shape, features=config.feature_matching_weight > 0)
 
 
 def feature_loss(config: TrainConfig):
@@ -99,7 +111,9 @@ def build_gan(config: TrainConfig, num_classes: int):
     generator, discriminator = build_networks(config, num_classes)
     gan = LandcoverGAN(
         generator, discriminator, l1_weight=config.l1_weight, gan_weight=config.gan_weight,
-        feature_weight=config.feature_weight if vgg else 0.0, acgan_weight=config.acgan_weight,
+        feature_weight=config.feature_weight if vgg else 0.0,
+        acgan_weight=config.acgan_weight if config.discriminator == "acgan" else 0.0,
+        feature_matching_weight=config.feature_matching_weight,
         l1_inside_weight=config.l1_inside_weight, l1_outside_weight=config.l1_outside_weight,
         gan_loss=config.gan_loss, feature_loss=vgg, ema_decay=config.ema_decay or None,
         seed=config.seed,

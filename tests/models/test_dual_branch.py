@@ -31,5 +31,5 @@ def test_two_encoders_fused_with_skips_from_both():
 
 def test_parameter_count_at_default_width():
     model = dual_branch_generator(image_size=256, num_classes=6)  # documented in the docstring
-    assert model.count_params() == 14_923_043
+    assert model.count_params() == 11_704_611
     assert sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) == 7_296

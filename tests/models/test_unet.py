@@ -99,5 +99,5 @@ def test_explicit_depth_and_dropout_in_training():
 
 def test_parameter_count_at_default_width():
     model = unet_generator(image_size=256, num_classes=6)  # documented in the docstring
-    assert model.count_params() == 29_261_443
+    assert model.count_params() == 21_345_283
     assert sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) == 6_784

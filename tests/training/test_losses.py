@@ -71,3 +71,46 @@ def test_old_training_l1_name_warns_and_matches():
     with pytest.warns(DeprecationWarning, match="reconstruction_l1"):
         old = losses.masked_l1(target, output)
     np.testing.assert_allclose(old, losses.reconstruction_l1(target, output))
+
+
+def test_oasis_class_weights_balance_present_classes_and_drop_ignore():
+    landcover = np.array([[[0, 0, 0, 1], [IGNORE, 0, 0, 1]]], "int32")  # 0: 5 px, 1: 2 px, 2: none
+    weights = keras.ops.convert_to_numpy(losses.oasis_class_weights(landcover, 3))
+    n = 7  # annotated pixels; two classes present
+    np.testing.assert_allclose(weights[0, 0], [n / 10, n / 10, n / 10, n / 4], rtol=1e-6)
+    assert weights[0, 1, 0] == 0.0
+    np.testing.assert_allclose(weights.sum(), n, rtol=1e-6)  # averages to 1 over annotated pixels
+
+
+def test_oasis_loss_targets_the_class_on_real_and_the_fake_class_on_generated_pixels():
+    landcover = np.array([[[0, 1], [1, IGNORE]]], "int32")
+    logits = np.zeros((1, 2, 2, 3), "float32")  # K = 2 classes + "fake"
+    logits[0, 0, 0, 0] = logits[0, 0, 1, 1] = logits[0, 1, 0, 1] = 10.0  # confident and right
+    real = keras.ops.convert_to_numpy(losses.oasis_loss(landcover, logits, real=True))
+    assert real[0] < 1e-3
+    uniform = np.zeros((1, 2, 2, 3), "float32")
+    region = np.array([[[1, 0], [0, 0]]], "float32")
+    fake = keras.ops.convert_to_numpy(losses.oasis_loss(landcover, uniform, real=False, region=region))
+    np.testing.assert_allclose(fake, [np.log(3.0)], rtol=1e-5)  # one pixel, uniform over 3
+    hot = uniform.copy()
+    hot[0, 1, 1, 2] = 10.0  # outside the region: does not count
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(
+        losses.oasis_loss(landcover, hot, real=False, region=region)), fake, rtol=1e-6)
+    # the real target weighs each class alike: 0 (1 px, weight 1.5) and 1 (2 px, weight 0.75)
+    per_class = keras.ops.convert_to_numpy(losses.oasis_loss(landcover, uniform, real=True))
+    np.testing.assert_allclose(per_class, [np.log(3.0) * (1.5 + 0.75 * 2) / 4], rtol=1e-5)
+
+
+def test_feature_matching_is_l1_per_layer_and_passes_no_gradient_to_real():
+    import tensorflow as tf
+
+    real = [tf.zeros((2, 4, 4, 3)), tf.zeros((2, 2, 2, 5))]
+    fake = [tf.Variable(tf.ones((2, 4, 4, 3))), tf.Variable(tf.fill((2, 2, 2, 5), 3.0))]
+    real_var = [tf.Variable(r) for r in real]
+    with tf.GradientTape() as tape:
+        loss = losses.feature_matching_loss(real_var, fake)
+    np.testing.assert_allclose(loss.numpy(), [2.0, 2.0])  # (1 + 3) / 2
+    grads = tape.gradient(loss, real_var + fake)
+    assert grads[0] is None and grads[1] is None and grads[2] is not None
+    with pytest.raises(ValueError, match="same, non-zero length"):
+        losses.feature_matching_loss(real, fake[:1])

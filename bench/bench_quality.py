@@ -1,0 +1,179 @@
+"""Which networks and losses paint the most believable landcover at the same CPU budget?
+
+Trains every configuration of :data:`CONFIGS` for one task at the same budget (the same steps,
+image size, batch and width) with several seeds on tiles 1-2 of the bundled sample, scores each
+run's export on held-out tile 3 with :func:`lcgan.evaluate` (the baselines on the same images come
+with it), and writes a markdown table per task: the seed mean and spread (half the range) of
+every column, the baselines below. Every run keeps its export, so ``--rescore`` scores the saved
+runs again (e.g. once the evaluation gains columns) without training.
+
+    python bench/bench_quality.py --task mixlc --steps 400 --seeds 0 1 --out runs/quality
+    python bench/bench_quality.py --task inpaint --steps 400 --seeds 0 1 --out runs/quality
+    python bench/bench_quality.py --rescore --task mixlc --out runs/quality   # new columns
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import time
+
+import numpy as np
+
+CONFIGS = {
+    "mixlc": {
+        "unet+patch": {},
+        "unet+patch, mask input, FM": dict(mask_input=True, feature_matching_weight=10.0),
+        "unet+oasis, mask input": dict(discriminator="oasis", mask_input=True),
+        "unet+oasis, mask input, FM": dict(discriminator="oasis", mask_input=True,
+                                           feature_matching_weight=10.0),
+        "unet+local_global, mask input, FM": dict(discriminator="local_global", mask_input=True,
+                                                  feature_matching_weight=10.0),
+        "dual_branch dilated+oasis, mask input": dict(generator="dual_branch", dilated=True,
+                                                      discriminator="oasis", mask_input=True),
+    },
+    "inpaint": {
+        "dual_branch+acgan": {},
+        "dual_branch+acgan, FM": dict(feature_matching_weight=10.0),
+        "dual_branch+oasis": dict(discriminator="oasis"),
+        "dual_branch+oasis, FM": dict(discriminator="oasis", feature_matching_weight=10.0),
+        "unet+oasis, FM": dict(generator="unet", discriminator="oasis", feature_matching_weight=10.0),
+        "dual_branch+local_global, FM": dict(discriminator="local_global",
+                                             feature_matching_weight=10.0),
+    },
+}
+"""Per task: configuration name -> ``lcgan.train`` options on top of the task's defaults."""
+
+BASELINES = ("class_mean", "biharmonic", "copy_input")
+
+
+def split_sample():
+    """Train (tiles 1-2) and test (tile 3) sources of the bundled sample, split by tile folder."""
+    from lcgan.data import FolderSource, sample_source
+
+    sample = sample_source()
+
+    def tiles(*names):
+        pairs = [pair for pair in sample.pairs
+                 if pathlib.Path(pair[0]).relative_to(sample.root).parts[0] in names]
+        return FolderSource(sample.root, legend=sample.legend, pairs=pairs)
+
+    return tiles("tile1", "tile2"), tiles("tile3")
+
+
+def run_dir(out, task, name, seed):
+    slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+    return os.path.join(out, task, slug, f"seed{seed}")
+
+
+def train_and_score(task, name, seed, args, train_source, test_source):
+    """Train one configuration (unless ``--rescore``) and score its export; the scores record.
+
+    Writes ``train.json`` (options, seconds) after training and ``scores.json`` after scoring; a
+    failed scoring is reported and leaves the export for ``--rescore``.
+    """
+    import lcgan
+
+    folder = run_dir(args.out, task, name, seed)
+    train_file = os.path.join(folder, "train.json")
+    if args.rescore:
+        if not os.path.exists(train_file):
+            return None
+    else:
+        steps_per_epoch = min(args.steps, 100)
+        start = time.perf_counter()
+        lcgan.train(task, train_source, out=folder, resume=False, verbose=0,
+                    image_size=args.image_size, batch_size=args.batch_size, width=args.width,
+                    epochs=args.steps // steps_per_epoch, steps_per_epoch=steps_per_epoch,
+                    seed=seed, vgg_weights="none", **CONFIGS[task][name])
+        with open(train_file, "w") as f:
+            json.dump({"task": task, "config": name, "options": CONFIGS[task][name], "seed": seed,
+                       "steps": args.steps, "train_seconds": time.perf_counter() - start}, f)
+    record = json.load(open(train_file))
+    try:
+        result = lcgan.evaluate(os.path.join(folder, "export"), test_source, task=task,
+                                image_size=args.image_size, batch_size=args.batch_size,
+                                batches=args.eval_batches, seed=0, segmenter=args.segmenter,
+                                out=os.path.join(folder, "eval"))
+    except Exception as error:  # keep training the others; --rescore scores this one later
+        print(f"{task} | {name} | seed {seed}: SCORING FAILED ({error!r}); run --rescore", flush=True)
+        return None
+    record.update(table=result.table, num_images=result.num_images)
+    with open(os.path.join(folder, "scores.json"), "w") as f:
+        json.dump(record, f, indent=1, default=float)
+    print(f"{task} | {name} | seed {seed}: {record['train_seconds']:.0f} s training; "
+          + ", ".join(f"{k} {v:.4g}" for k, v in result.table["lcgan"].items()), flush=True)
+    return record
+
+
+def _cell(values):
+    values = np.asarray([v for v in values if v is not None and np.isfinite(v)], float)
+    if not len(values):
+        return "-"
+    spread = (values.max() - values.min()) / 2
+    return f"{values.mean():.4g} ± {spread:.2g}" if len(values) > 1 else f"{values.mean():.4g}"
+
+
+def task_table(records):
+    """Markdown table of one task's records: configurations (seed mean ± half range), baselines."""
+    columns = [c for c in records[0]["table"]["lcgan"]]
+    lines = ["| configuration | seeds | train s | " + " | ".join(columns) + " |",
+             "|---" * (len(columns) + 3) + "|"]
+    by_config = {}
+    for record in records:
+        by_config.setdefault(record["config"], []).append(record)
+    for name, runs in by_config.items():
+        cells = [_cell([r["table"]["lcgan"].get(c) for r in runs]) for c in columns]
+        lines.append(f"| {name} | {len(runs)} | {_cell([r['train_seconds'] for r in runs])} | "
+                     + " | ".join(cells) + " |")
+    first = records[0]["table"]
+    for method in ("real", *BASELINES):
+        if method in first:
+            cells = [_cell([first[method].get(c)]) for c in columns]
+            lines.append(f"| *{method}* | - | - | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_summary(out, results_file, args):
+    """Collect every ``scores.json`` under ``out`` into the markdown file ``results_file``."""
+    records = [json.load(open(p)) for p in sorted(pathlib.Path(out).glob("*/*/seed*/scores.json"))]
+    parts = [f"# Quality ablation (`bench/bench_quality.py`)\n\nMachine: {platform.processor() or platform.machine()}, "
+             f"{os.cpu_count()} CPUs (shared). Trained on tiles 1-2 of the bundled sample, scored on held-out "
+             f"tile 3 with `lcgan.evaluate` (seed 0, the same images for every run and baseline). Cells: "
+             f"mean over seeds ± half the range. L1 on the [0, 1] scale.\n"]
+    for task in CONFIGS:
+        mine = [r for r in records if r["task"] == task]
+        if mine:
+            first = mine[0]
+            parts.append(f"## {task}\n\n{first['steps']} steps per run, {first['num_images']} test images.\n\n"
+                         + task_table(mine) + "\n")
+    pathlib.Path(results_file).parent.mkdir(parents=True, exist_ok=True)
+    pathlib.Path(results_file).write_text("\n".join(parts))
+    print(f"wrote {results_file}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", choices=sorted(CONFIGS), required=True)
+    parser.add_argument("--configs", nargs="*", default=None, help="names from CONFIGS (default all)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--eval-batches", type=int, default=16)
+    parser.add_argument("--segmenter", default=None, help="segmenter .keras for the landcover columns")
+    parser.add_argument("--out", default="runs/quality")
+    parser.add_argument("--results", default="bench/results/quality.md")
+    parser.add_argument("--rescore", action="store_true", help="score the saved exports again")
+    args = parser.parse_args(argv)
+    train_source, test_source = split_sample()
+    for seed in args.seeds:  # every configuration once before the second seed
+        for name in args.configs or CONFIGS[args.task]:
+            train_and_score(args.task, name, seed, args, train_source, test_source)
+            write_summary(args.out, args.results, args)
+
+
+if __name__ == "__main__":
+    main()

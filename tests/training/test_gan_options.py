@@ -1,0 +1,113 @@
+"""The recipe options of issue 11: OASIS, feature matching, local + global, mask input, generators."""
+
+import argparse
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+from helpers import random_inputs
+from train_helpers import CLASSES, SIZE, ready_dataset
+
+from lcgan.cli import add_train_arguments, config_from_args
+from lcgan.training.config import GENERATORS, TrainConfig
+from lcgan.training.gan import LandcoverGAN
+from lcgan.training.recipes import build_gan, build_networks
+
+
+def _config(task, **options):
+    return TrainConfig.for_task(task, image_size=SIZE, width=4, vgg_weights="none", **options)
+
+
+@pytest.mark.parametrize("task", ["mixlc", "inpaint"])
+@pytest.mark.parametrize("generator", GENERATORS)
+@pytest.mark.parametrize("mask_input", [False, True])
+def test_every_generator_builds_for_both_tasks_without_transposed_convs(task, generator, mask_input):
+    model, _ = build_networks(_config(task, generator=generator, mask_input=mask_input), CLASSES)
+    assert ("mask" in [t.name for t in model.inputs]) == mask_input
+    assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in model.layers)
+
+
+def test_mask_input_blanks_the_square_and_composites_the_output():
+    model, _ = build_networks(_config("mixlc", mask_input=True), CLASSES)
+    inputs = random_inputs(model, batch=2)
+    changed = dict(inputs, rgb=np.where(inputs["mask"] > 0, -inputs["rgb"], inputs["rgb"]))
+    out, out_changed = (keras.ops.convert_to_numpy(model(x)) for x in (inputs, changed))
+    outside = np.broadcast_to(inputs["mask"] == 0, out.shape)
+    np.testing.assert_array_equal(out[outside], inputs["rgb"][outside])  # composited
+    np.testing.assert_allclose(out, out_changed, atol=1e-6)  # the square's rgb is never seen
+
+
+def test_dilated_convolutions_are_in_the_landcover_branch_only():
+    model, _ = build_networks(_config("mixlc", generator="dual_branch", dilated=True), CLASSES)
+    dilated = [layer.name for layer in model.layers if "dilated_conv" in layer.name]
+    assert dilated and all(name.startswith("landcover_down") for name in dilated)
+    plain, _ = build_networks(_config("mixlc", generator="dual_branch", dilated=False), CLASSES)
+    assert not any("dilated_conv" in layer.name for layer in plain.layers)
+
+
+@pytest.mark.parametrize("task,options,extra", [
+    ("mixlc", dict(discriminator="oasis", mask_input=True), []),
+    ("mixlc", dict(discriminator="local_global", feature_matching_weight=10.0), ["g_fm"]),
+    ("inpaint", dict(generator="unet", discriminator="oasis", feature_matching_weight=10.0), ["g_fm"]),
+    ("inpaint", dict(feature_matching_weight=10.0), ["d_acgan", "g_acgan", "g_fm"]),
+])
+def test_recipe_options_train_with_finite_reported_terms(task, options, extra):
+    gan = build_gan(_config(task, **options), CLASSES)
+    history = gan.fit(ready_dataset(task), epochs=1, verbose=0).history
+    assert sorted(history) == sorted(["d_fake", "d_loss", "d_real", "g_gan", "g_l1", "g_loss", *extra])
+    assert all(math.isfinite(values[-1]) for values in history.values())
+    if "g_fm" in extra:
+        assert history["g_fm"][-1] > 0
+
+
+def test_oasis_fake_class_applies_to_generated_pixels_only():
+    gan = build_gan(_config("inpaint", discriminator="oasis"), CLASSES)  # composited output
+    batch = next(iter(ready_dataset("inpaint")))
+    fake, real_out, fake_out = gan._forward(batch, training=False)
+    generated = keras.ops.convert_to_numpy(fake_out["generated"])
+    assert generated.max() == 1.0
+    assert np.all(generated <= keras.ops.convert_to_numpy(batch["mask"])[..., 0])  # copied pixels are real
+    assert tuple(fake_out["segmentation"].shape) == (4, SIZE, SIZE, CLASSES + 1)
+    assert fake_out["scores"].shape[-1] == 1
+
+
+def test_feature_matching_needs_a_features_output():
+    generator, discriminator = build_networks(_config("mixlc"), CLASSES)
+    with pytest.raises(ValueError, match="`feature_matching_weight` is 1.0 .* no 'features' output"):
+        LandcoverGAN(generator, discriminator, feature_matching_weight=1.0)
+
+
+def test_acgan_weight_is_left_out_for_discriminators_without_a_class_head():
+    gan = build_gan(_config("inpaint", discriminator="patch"), CLASSES)
+    assert gan.loss_weights["acgan_weight"] == 0.0 and not gan.acgan
+
+
+def test_train_flags_follow_the_config_fields():
+    parser = add_train_arguments(argparse.ArgumentParser(), "inpaint")
+    args = parser.parse_args(["--discriminator", "oasis", "--generator", "unet", "--no-mask-input",
+                              "--feature-matching-weight", "5", "--upsample", "transpose"])
+    config = config_from_args(args)
+    assert (config.discriminator, config.generator, config.mask_input) == ("oasis", "unet", False)
+    assert (config.feature_matching_weight, config.upsample, config.dilated) == (5.0, "transpose", True)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--discriminator", "wgan"])
+
+
+@pytest.mark.parametrize("field,value", [("generator", "resnet"), ("discriminator", "wgan"),
+                                         ("upsample", "nearest"), ("feature_matching_weight", -1.0)])
+def test_config_rejects_bad_values_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=f"`{field}`"):
+        TrainConfig.for_task("mixlc", **{field: value})
+
+
+def test_old_config_files_take_the_task_defaults(tmp_path):
+    path = tmp_path / "config.json"
+    TrainConfig.for_task("inpaint").save(path)
+    older = {k: v for k, v in json.loads(path.read_text()).items()
+             if k not in ("generator", "discriminator", "mask_input", "dilated")}
+    path.write_text(json.dumps(older))
+    loaded = TrainConfig.load(path)
+    assert (loaded.generator, loaded.discriminator, loaded.mask_input) == ("dual_branch", "acgan", True)
+    assert loaded == TrainConfig.for_task("inpaint")
