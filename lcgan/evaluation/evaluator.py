@@ -28,10 +28,17 @@ import dataclasses
 
 import numpy as np
 
+from lcgan.data.legend import IGNORE
 from lcgan.evaluation import baselines, fid, metrics
 from lcgan.evaluation.scores import MethodScores
 from lcgan.evaluation.segmenters import resolve_judge
 from lcgan.images import composite as compose
+
+
+CYCLE_NOTE = ("Task cycle has no target of the edit: the pixel columns (L1, PSNR, SSIM) compare with "
+              "the image before the edit (close inside the mask = the edit was not made), and the "
+              "`real` row, the reference of sharpness, region FD and LC ratio, is the real pixels "
+              "of the requested classes in the same images.")
 
 
 @dataclasses.dataclass
@@ -58,12 +65,13 @@ class EvaluationResult:
         return self.table[method]
 
 
-def _methods(generator, source):
-    """``{name: batch -> (B, H, W, 3)}``: the generator (``lcgan``) and the baselines."""
+def _methods(generator, train_tiles, num_classes, task):
+    """``{name: batch -> (B, H, W, 3)}``: the generator (``lcgan``, unless None) and the baselines."""
     from lcgan.scenes.export import load_any_generator
 
-    means = baselines.class_mean_colors(source, num_classes=source.legend.num_classes)
-    return {"lcgan": load_any_generator(generator), **baselines.make_baselines(means)}
+    means = baselines.class_mean_colors(train_tiles, num_classes=num_classes)
+    generated = {} if generator is None else {"lcgan": load_any_generator(generator, task=task)}
+    return {**generated, **baselines.make_baselines(means)}
 
 
 def _outputs(batch, methods, composite):
@@ -71,19 +79,41 @@ def _outputs(batch, methods, composite):
     outputs = {"real": batch["target"]}
     for name, method in methods.items():
         outputs[name] = np.asarray(method(batch), dtype=np.float32)
-    if composite:
+    if composite and "lcgan" in outputs:
         outputs["lcgan"] = compose(outputs["lcgan"], batch["rgb"], batch["mask"])
     return outputs
 
 
-def _score_batches(batches, methods, scores, *, heads, inception, composite, area_bins, examples):
+def _reference_batch(batch, task):
+    """The batch that the ``real`` row (every method's reference) is scored on.
+
+    Mix LC and inpainting have a real target of the edit: the target inside the mask. Task
+    ``cycle`` has none (its ``target`` is the image before the edit), so its reference is the real
+    pixels, anywhere in the same image, of the classes requested inside that image's mask, with
+    their real landcover.
+    """
+    if task != "cycle":
+        return batch
+    before = batch["landcover_before"]  # (B, H, W)
+    requested = batch["landcover_onehot"] * batch["mask"]  # (B, H, W, K)
+    asked = requested.max(axis=(1, 2)) > 0  # (B, K): classes requested in each image
+    known = before != IGNORE
+    flat = np.where(known, before, 0).reshape(len(before), -1)
+    chosen = np.take_along_axis(asked, flat, axis=1).reshape(before.shape) & known  # (B, H, W)
+    return {**batch, "mask": chosen[..., None].astype(np.float32), "landcover": before}
+
+
+def _score_batches(batches, methods, scores, *, task, heads, inception, composite, area_bins,
+                   examples):
     """Run and score every method on every batch; returns (area bin of each image, examples)."""
     bins, shown = [], []
     for batch in batches:
         batch = {key: np.asarray(value) for key, value in batch.items()}
         outputs = _outputs(batch, methods, composite)
+        reference = _reference_batch(batch, task)
+        scores["real"].add_natural_edges(batch["target"], reference["landcover"], batch["mask"])
         for name, output in outputs.items():
-            scores[name].update(batch, output, heads)
+            scores[name].update(reference if name == "real" else batch, output, heads)
             if inception is not None:
                 scores[name].inception.append(
                     fid.extract_features(inception, output, resize_to=fid.INCEPTION_SIZE))
@@ -96,12 +126,12 @@ def _score_batches(batches, methods, scores, *, heads, inception, composite, are
 
 def evaluate(generator, source=None, *, task="mixlc", image_size=64, batch_size=8, batches=8,
              seed=0, segmenter=None, task_options=None, composite=True, inception_weights=None,
-             area_bins=(0.05, 0.15), examples=6, out=None) -> EvaluationResult:
+             area_bins=(0.05, 0.15), examples=6, train_tiles=None, out=None) -> EvaluationResult:
     """Score ``generator`` and the baselines on the same fixed-seed batches of ``source``.
 
     Args:
         generator: anything :func:`lcgan.scenes.load_any_generator` takes (export directory,
-            ``.keras`` file, Keras model, ``LandcoverGAN``).
+            ``.keras`` file, Keras model, ``LandcoverGAN``); None scores the baselines alone.
         source: a :class:`~lcgan.data.TileSource` (default: the bundled sample).
         task: ``"mixlc"`` or ``"inpaint"``.
         image_size, batch_size, batches, seed: the evaluated crops.
@@ -116,6 +146,9 @@ def evaluate(generator, source=None, *, task="mixlc", image_size=64, batch_size=
         inception_weights: ``"imagenet"``, a weights path or ``"none"`` to add Inception FID/KID.
         area_bins: masked-area fractions separating the size bins of the breakdown.
         examples: rows of ``examples.png``.
+        train_tiles: the tiles whose class mean colours the ``class_mean`` baseline paints: the
+            generator's training tiles (a source or ``(rgb, landcover)`` pairs); default
+            ``source`` itself, which shows that baseline the evaluated tiles' own colours.
         out: folder for ``results.md``, ``results.csv``, ``breakdown.csv``, ``examples.png``
             (None: write nothing).
 
@@ -123,32 +156,35 @@ def evaluate(generator, source=None, *, task="mixlc", image_size=64, batch_size=
         An :class:`EvaluationResult`.
 
     Raises:
-        ValueError: a bad option, or a segmenter of another class count or that cannot take
-            ``image_size`` px tiles.
+        ValueError: a bad option, a generator file or export trained for another ``task``, or a
+            segmenter of another class count or that cannot take ``image_size`` px tiles.
+        DataError: a tile file is unreadable or holds classes not in the legend (naming it).
     """
     from lcgan.data import make_dataset, resolve_source
+    from lcgan.data.checks import reading
 
     source = resolve_source() if source is None else source
     num_classes = source.legend.num_classes
-    methods = _methods(generator, source)
+    methods = _methods(generator, source if train_tiles is None else train_tiles, num_classes,
+                       task)
     heads, judge = resolve_judge(segmenter, source.legend, image_size)
     inception = fid.inception_model(inception_weights) if inception_weights else None
     dataset = make_dataset(source, task=task, image_size=image_size, batch_size=batch_size,
                            seed=seed, num_classes=num_classes, augment=False, repeat=True,
                            **(task_options or {}))
-    scores = {name: MethodScores(num_classes, reference=name == "real")
-              for name in ("real", *methods)}
-    bins, shown = _score_batches(dataset.take(batches), methods, scores, heads=heads,
-                                 inception=inception, composite=composite, area_bins=area_bins,
-                                 examples=examples)
+    scores = {name: MethodScores(num_classes) for name in ("real", *methods)}
+    with reading(source):  # a bad tile file raises its DataError, naming it
+        bins, shown = _score_batches(dataset.take(batches), methods, scores, task=task,
+                                     heads=heads, inception=inception, composite=composite,
+                                     area_bins=area_bins, examples=examples)
     table = {name: s.row(scores["real"]) for name, s in scores.items()}
-    files = []
+    files, notes = [], [judge] + ([CYCLE_NOTE] if task == "cycle" else [])
     if out is not None:
         from lcgan.evaluation.report import write_report
 
         files = write_report(out, table=table, scores=scores, bins=bins,
                              bin_labels=metrics.area_bin_labels(area_bins), legend=source.legend,
-                             examples=shown, notes=[judge],
+                             examples=shown, notes=notes,
                              title=f"{task} on {getattr(source, 'root', None) or 'the bundled sample'}")
     return EvaluationResult(table=table, files=files, task=task, num_images=len(bins),
                             segmenter=judge)

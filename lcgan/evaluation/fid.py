@@ -2,9 +2,9 @@
 
 Two feature spaces are offered:
 
-* the bottleneck features of lcgan's landcover segmenter
-  (:func:`lcgan.evaluation.segmenters.segmenter_heads`), which need no download: averaged over whole
-  tiles, the "domain FD" of the evaluation tables; averaged inside the edited region
+* the features of lcgan's landcover segmenter (:func:`lcgan.evaluation.segmenters.segmenter_heads`),
+  which need no download: its bottleneck averaged over whole tiles, the "domain FD" of the
+  evaluation tables; its decoder features averaged inside the edited region
   (:func:`lcgan.evaluation.region.masked_pool`), its "region FD";
 * ImageNet InceptionV3 pool features (the standard FID/KID), available only when the Keras weight
   file is on disk; otherwise :class:`lcgan.errors.WeightsUnavailableError` says which file to put where.

@@ -8,9 +8,9 @@ over batches and divides once at the end (:func:`ratio_of_means`, :func:`seam_ra
 | measure | function | 1.0 / 0 means | rewards | blind to |
 |---|---|---|---|---|
 | sharpness | :func:`texture_sums` (``"gradient"``) | 1.0: as much edge contrast as real | texture, edges; blur falls far below 1, noise above | whether the texture is the right one |
-| Laplacian sharpness | :func:`texture_sums` (``"laplacian2"``) | 1.0: as much fine detail as real | the finest scale (RMS of the Laplacian, amplitude ratio) | coarse structure |
+| Laplacian sharpness | :func:`texture_sums` (``"laplacian"``) | 1.0: as much fine detail as real | the finest scale (mean absolute Laplacian) | coarse structure |
 | seam | :func:`edge_sums` | 1.0: the mask boundary is as strong as natural edges of the same kind | continuing the surroundings (a hard rectangular seam > 1, a smeared one < 1) | the region's inside |
-| region FD | :func:`masked_pool` + :func:`~lcgan.evaluation.fid.frechet_distance` | 0: regions distributed like real ones | realistic content for the class, in the segmenter's features | pixel alignment with a target |
+| region FD | :func:`masked_pool` + :func:`~lcgan.evaluation.fid.frechet_distance` | 0: regions distributed like real ones | realistic content for the class, in the segmenter's decoder features | pixel alignment with a target |
 | read as requested | :func:`~lcgan.evaluation.metrics.confusion_matrix` on the mask | ratio 1.0: read as the requested class as often as real pixels of it | pixels that show the requested landcover | realism beyond what the segmenter knows |
 | read as original | :func:`original_class_counts` | 0: no changed pixel still shows its old class | actually editing (not reproducing the input) | anything else |
 
@@ -87,22 +87,22 @@ def texture_sums(images, mask):
 
     Returns:
         dict of (B,) float64 numpy arrays: ``"gradient"`` (sum of :func:`gradient_magnitude`),
-        ``"laplacian2"`` (sum of the channel mean of the squared :func:`laplacian`) and
+        ``"laplacian"`` (sum of the channel mean of ``|``:func:`laplacian```|``) and
         ``"pixels"`` (interior pixels counted).
     """
     inside = interior(mask)  # (B, H, W, 1)
-    energy = tf.reduce_mean(tf.square(laplacian(images)), axis=-1, keepdims=True)
-    sums = {"gradient": gradient_magnitude(images) * inside, "laplacian2": energy * inside,
+    detail = tf.reduce_mean(tf.abs(laplacian(images)), axis=-1, keepdims=True)  # (B, H, W, 1)
+    sums = {"gradient": gradient_magnitude(images) * inside, "laplacian": detail * inside,
             "pixels": inside}
     return {name: tf.reduce_sum(value, axis=[1, 2, 3]).numpy().astype(np.float64)
             for name, value in sums.items()}
 
 
-def ratio_of_means(sums, reference_sums, counts, reference_counts, *, power=1.0):
-    """``(mean / reference mean) ** power`` with means ``sum(sums) / sum(counts)`` over all images.
+def ratio_of_means(sums, reference_sums, counts, reference_counts):
+    """``mean / reference mean`` with means ``sum(sums) / sum(counts)`` over all images.
 
-    Used for sharpness (``power=1`` on ``"gradient"``) and Laplacian sharpness (``power=0.5`` on
-    ``"laplacian2"``: an amplitude ratio, comparable with the gradient one).
+    Used for sharpness (on the ``"gradient"`` sums of :func:`texture_sums`) and Laplacian
+    sharpness (on its ``"laplacian"`` sums).
 
     Returns:
         float; NaN when either set counted nothing or the reference mean is 0.
@@ -113,7 +113,7 @@ def ratio_of_means(sums, reference_sums, counts, reference_counts, *, power=1.0)
     reference = float(np.sum(reference_sums)) / ref_total
     if reference == 0:
         return float("nan")
-    return float((float(np.sum(sums)) / total / reference) ** power)
+    return float(np.sum(sums)) / total / reference
 
 
 def masked_pool(features, mask):

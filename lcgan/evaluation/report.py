@@ -23,19 +23,22 @@ COLUMN_LEGEND = {
     "ssim": ("SSIM", "SSIM over the whole image"),
     "sharpness": ("sharpness", "mean Sobel gradient inside the mask's interior over the real "
                   "target's (1.0 = as sharp as real; blur is far below, noise above)"),
-    "sharpness_lap": ("Laplacian sharpness", "RMS Laplacian inside the mask's interior over the "
+    "sharpness_lap": ("Laplacian sharpness", "mean |Laplacian| inside the mask's interior over the "
                       "real target's (1.0 = as much fine detail as real)"),
     "seam": ("seam", "intensity steps across the mask boundary over natural steps between pixels "
-             "of the same classes in the real images (1.0 = natural; a hard seam is above 1)"),
+             "of the same classes in the real images (1.0 = natural; a hard seam is above 1, a smeared "
+             "one below; a Mix LC target is a pasted square, so its own seam is no goal)"),
     "lc_pixel_acc": ("LC pixel acc", "masked pixels the segmenter reads as the requested class"),
     "lc_ratio": ("LC ratio", "LC pixel acc over the real target's (1.0 = as recognisable as real)"),
     "lc_original": ("LC original", "changed masked pixels still read as their class before the "
                     "edit (lower is better; high = the input was reproduced)"),
     "lc_mean_acc": ("LC mean acc", "masked-pixel accuracy averaged over requested classes"),
     "lc_miou": ("LC mIoU", "masked-pixel IoU averaged over requested classes"),
-    "region_fd": ("region FD", "Frechet distance of segmenter bottleneck features pooled inside "
-                  "the mask, generated vs real regions (0 = real-like content; lower is better)"),
-    "domain_fd": ("domain FD", "the same on whole tiles (the context dominates)"),
+    "region_fd": ("region FD", "Frechet distance of the segmenter's decoder features pooled "
+                  "inside the mask, generated vs real regions (0 = real-like content; lower is "
+                  "better)"),
+    "domain_fd": ("domain FD", "Frechet distance of the segmenter's bottleneck features averaged "
+                  "over whole tiles (the untouched context dominates)"),
     "inception_fid": ("Inception FID", "ImageNet InceptionV3 FID of whole tiles"),
     "inception_kid": ("Inception KID", "ImageNet InceptionV3 KID of whole tiles"),
 }
@@ -52,6 +55,23 @@ def _markdown(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def results_table(table):
+    """The main results as markdown: one line per method, the computed columns in table order,
+    then the legend of those columns (what each measures and rewards).
+
+    Args:
+        table: ``{method: {column: value}}`` (:attr:`EvaluationResult.table`).
+
+    Returns:
+        str.
+    """
+    columns = [c for c in HEADERS if any(c in row for row in table.values())]
+    lines = _markdown(["method"] + [HEADERS[c] for c in columns],
+                      [[m] + [_fmt(row.get(c)) for c in columns] for m, row in table.items()])
+    legend = "\n".join(f"- **{HEADERS[c]}** (`{c}`): {COLUMN_LEGEND[c][1]}" for c in columns)
+    return f"{lines}\n\n{legend}"
 
 
 def _breakdowns(scores, bins, bin_labels, legend):
@@ -143,10 +163,7 @@ def write_report(out, *, table, scores, bins, bin_labels, legend, examples, titl
         writer.writerows(rows)
     methods = list(table)
     sections = [f"# Evaluation: {title}", f"{len(bins)} images; `real` scores the real target "
-                "images (landcover columns: the segmenter's ceiling).", *notes,
-                _markdown(["method"] + [HEADERS[c] for c in columns],
-                          [[m] + [_fmt(table[m].get(c)) for c in columns] for m in methods]),
-                "\n".join(f"- **{HEADERS[c]}** (`{c}`): {COLUMN_LEGEND[c][1]}" for c in columns),
+                "images (landcover columns: the segmenter's ceiling).", *notes, results_table(table),
                 "## Masked L1 by requested class of the masked pixels",
                 _pivot(rows, "class", "masked_l1", methods)]
     if any(r[3] == "lc_acc" for r in rows):

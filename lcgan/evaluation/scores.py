@@ -10,8 +10,8 @@ The columns (see :data:`COLUMNS`; :mod:`lcgan.evaluation.report` writes their le
 * with a segmenter: ``lc_pixel_acc``, ``lc_mean_acc``, ``lc_miou`` of the masked pixels against
   the requested landcover, ``lc_ratio`` (``lc_pixel_acc`` over the real target's),
   ``lc_original`` (changed masked pixels still read as their class before the edit),
-  ``region_fd`` (Frechet distance of bottleneck features pooled inside the mask, generated vs
-  real regions) and ``domain_fd`` (the same on whole tiles);
+  ``region_fd`` (Frechet distance of decoder features pooled inside the mask, generated vs
+  real regions) and ``domain_fd`` (of bottleneck features averaged over whole tiles);
 * with Inception weights: ``inception_fid``, ``inception_kid`` on whole tiles.
 """
 
@@ -32,17 +32,18 @@ def _nan_ratio(numerator, denominator):
 class MethodScores:
     """Running totals of every measure of one method's outputs on the evaluated batches.
 
+    The accumulator of the real images (the ``real`` row, every method's reference) also
+    collects their natural edges (:meth:`add_natural_edges`), the reference of ``seam``.
+
     Args:
         num_classes: K of the legend.
-        reference: this accumulator scores the real targets; it also keeps the natural edges
-            of the real images, the reference of every method's ``seam``.
     """
 
-    def __init__(self, num_classes, *, reference=False):
-        self.num_classes, self.reference = num_classes, reference
+    def __init__(self, num_classes):
+        self.num_classes = num_classes
         self.per_image = {name: [] for name in IMAGE_COLUMNS}
         self.class_l1 = np.zeros((2, num_classes))  # sums, counts by requested class
-        self.texture = {"gradient": 0.0, "laplacian2": 0.0, "pixels": 0.0}
+        self.texture = {"gradient": 0.0, "laplacian": 0.0, "pixels": 0.0}
         self.seam = np.zeros((2, 2))  # (sums, counts) x (same class, class change)
         self.natural_edges = np.zeros((2, 2))
         self.confusion = np.zeros((num_classes, num_classes))
@@ -61,10 +62,13 @@ class MethodScores:
         for name, value in region.texture_sums(output, mask).items():
             self.texture[name] += float(value.sum())
         self.seam += region.edge_sums(output, landcover, mask, across_mask=True)
-        if self.reference:
-            self.natural_edges += region.edge_sums(target, landcover, mask, across_mask=False)
         if heads is not None:
             self._update_segmenter(batch, output, heads)
+
+    def add_natural_edges(self, images, landcover, mask):
+        """Add the steps between neighbours of real ``images`` (B, H, W, 3) showing ``landcover``
+        (B, H, W), leaving out the pairs across ``mask`` (B, H, W, 1), a pasted or edited edge."""
+        self.natural_edges += region.edge_sums(images, landcover, mask, across_mask=False)
 
     def _update_segmenter(self, batch, output, heads):
         judged = heads({"rgb": output}, training=False)
@@ -74,9 +78,8 @@ class MethodScores:
                                                    mask=batch["mask"]).numpy()
         self.original += region.original_class_counts(predicted, batch["landcover"],
                                                       batch["landcover_before"], batch["mask"])
-        features = np.asarray(judged["features"], np.float64)  # (B, h, w, D)
-        self.features.append(features.mean(axis=(1, 2)))
-        pooled, weight = region.masked_pool(features, batch["mask"])
+        self.features.append(np.asarray(judged["features"], np.float64).mean(axis=(1, 2)))  # (B, D)
+        pooled, weight = region.masked_pool(judged["region"], batch["mask"])  # (B, D')
         self.region_features.append(pooled[weight > 0])
 
     def row(self, real):
@@ -86,11 +89,9 @@ class MethodScores:
             values = np.concatenate(values)
             finite = np.isfinite(values)
             row[name] = float(np.mean(values[finite])) if finite.any() else float("nan")
-        row["sharpness"] = region.ratio_of_means(self.texture["gradient"], real.texture["gradient"],
-                                                 self.texture["pixels"], real.texture["pixels"])
-        row["sharpness_lap"] = region.ratio_of_means(
-            self.texture["laplacian2"], real.texture["laplacian2"], self.texture["pixels"],
-            real.texture["pixels"], power=0.5)
+        for column, key in (("sharpness", "gradient"), ("sharpness_lap", "laplacian")):
+            row[column] = region.ratio_of_means(self.texture[key], real.texture[key],
+                                                self.texture["pixels"], real.texture["pixels"])
         row["seam"] = region.seam_ratio(*self.seam, *real.natural_edges)
         if self.features:
             row.update(self._segmenter_row(real))

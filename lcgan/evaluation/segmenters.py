@@ -12,7 +12,7 @@ evaluated legend. lcgan ships one for the legend of the bundled Dubai sample
 Example:
     >>> path = packaged_segmenter(source.legend)       # None unless the legend is Dubai's
     >>> judge = segmenter_heads(load_segmenter(path))   # any input size
-    >>> out = judge({"rgb": rgb})                       # {"logits", "features"}
+    >>> out = judge({"rgb": rgb})                       # {"logits", "features", "region"}
 """
 
 import os
@@ -23,6 +23,12 @@ import numpy as np
 ASSETS = pathlib.Path(__file__).resolve().parent / "assets"
 PACKAGED = {"default": ASSETS / "dubai_segmenter.keras", "second": ASSETS / "dubai_segmenter_b.keras"}
 """The packaged segmenters of the bundled Dubai legend, by role."""
+
+REGION_LAYERS = ("up1", "up0")
+"""Candidates, in order, for the feature maps of the region FD: the segmenter's decoder at half
+resolution (local enough that features pooled inside a small mask describe the mask's pixels,
+not their context; on the bundled sample they separate the baselines from real regions where the
+bottleneck does not), else its full-resolution decoder level."""
 
 TRAIN_HINT = "train one with examples/train_segmenter.py and pass it (`segmenter=` / --segmenter)"
 
@@ -111,30 +117,33 @@ def load_segmenter(segmenter):
 
 
 def segmenter_heads(model):
-    """One model giving a segmenter's logits and its bottleneck feature maps in one pass.
+    """One model giving a segmenter's logits and two of its feature maps in one pass.
 
     Args:
-        model: a segmenter of :func:`lcgan.models.segmenter.segmenter` (a layer named
-            ``"bottleneck"``), e.g. from :func:`load_segmenter`.
+        model: a segmenter of :func:`lcgan.models.segmenter.segmenter` (layers named
+            ``"bottleneck"`` and one of :data:`REGION_LAYERS`), e.g. from :func:`load_segmenter`.
 
     Returns:
-        ``keras.Model``: ``{"rgb": (B, H, W, 3)}`` in [-1, 1] -> ``{"logits": (B, H, W, K),
-        "features": (B, H / 2**depth, W / 2**depth, D)}``.
+        ``keras.Model`` mapping ``{"rgb": (B, H, W, 3)}`` in [-1, 1] to a dict: ``"logits"``
+        (B, H, W, K), ``"features"`` (B, H / 2**depth, W / 2**depth, D) the bottleneck (domain
+        FD) and ``"region"`` (B, H / 2, W / 2, D') the decoder level of the region FD.
 
     Raises:
-        ValueError: the model has no ``"bottleneck"`` layer.
+        ValueError: the model lacks those layers.
     """
     import keras
 
     from lcgan.models.segmenter import BOTTLENECK
 
     names = {layer.name for layer in model.layers}
-    if BOTTLENECK not in names:
-        raise ValueError(f"`segmenter` must have a layer named {BOTTLENECK!r} (models of "
-                         f"lcgan.models.segmenter.segmenter do). Received a model with layers "
-                         f"{sorted(names)[:8]}...")
+    region = next((name for name in REGION_LAYERS if name in names), None)
+    if BOTTLENECK not in names or region is None:
+        raise ValueError(f"`segmenter` must have layers named {BOTTLENECK!r} and one of "
+                         f"{REGION_LAYERS} (models of lcgan.models.segmenter.segmenter do). "
+                         f"Received a model with layers {sorted(names)[:8]}...")
     return keras.Model(model.input, {"logits": model.output,
-                                     "features": model.get_layer(BOTTLENECK).output})
+                                     "features": model.get_layer(BOTTLENECK).output,
+                                     "region": model.get_layer(region).output})
 
 
 def resolve_judge(segmenter, legend, image_size):

@@ -9,6 +9,7 @@ from PIL import Image
 from lcgan.data.legend import Legend, sample_legend
 from lcgan.data import FolderSource
 from lcgan.evaluation import evaluate
+from lcgan.evaluation.evaluator import _reference_batch
 from lcgan.scenes.export import export_generator
 from lcgan.models import unet_generator
 from lcgan.models.segmenter import segmenter
@@ -86,3 +87,27 @@ def test_evaluation_without_a_segmenter_for_the_legend_leaves_landcover_columns_
     assert "examples/train_segmenter.py" in result.segmenter
     assert not {"lc_pixel_acc", "lc_ratio", "region_fd", "domain_fd"} & set(result.row())
     assert {"sharpness", "seam", "masked_l1"} <= set(result.row())
+
+
+def test_baselines_alone_on_the_cycle_task(tiles, tmp_path):
+    train = [(np.full((8, 8, 3), 60, np.uint8), np.zeros((8, 8), int))]  # only class 0: grey 60
+    options = dict(task="cycle", image_size=32, batch_size=2, batches=2, segmenter=False)
+    result = evaluate(None, FolderSource(tiles), train_tiles=train, out=tmp_path, examples=2,
+                      **options)
+    assert set(result.table) == {"real", "class_mean", "biharmonic", "copy_input"}
+    assert result.table["real"]["sharpness"] == 1.0
+    assert "Task cycle has no target of the edit" in (tmp_path / "results.md").read_text()
+    own_colours = evaluate(None, FolderSource(tiles), **options)
+    assert own_colours.table["class_mean"]["masked_l1"] != result.table["class_mean"]["masked_l1"]
+
+
+def test_the_cycle_reference_is_the_real_pixels_of_the_requested_classes():
+    before = np.array([[[0, 1, 2, -1]]])  # (1, 1, 4)
+    requested = np.array([[[2, 1, 2, 2]]])
+    mask = np.array([1, 0, 0, 1], np.float32).reshape(1, 1, 4, 1)  # classes 2 asked (and IGNORE)
+    batch = {"landcover_before": before, "landcover": requested, "mask": mask,
+             "landcover_onehot": np.eye(3)[np.maximum(requested, 0)] * (requested >= 0)[..., None]}
+    reference = _reference_batch(batch, "cycle")
+    np.testing.assert_array_equal(reference["mask"][..., 0], [[[0, 0, 1, 0]]])
+    np.testing.assert_array_equal(reference["landcover"], before)
+    assert _reference_batch(batch, "mixlc") is batch

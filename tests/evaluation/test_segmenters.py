@@ -37,6 +37,7 @@ def test_segmenter_heads_give_logits_and_bottleneck_maps(fixed_size):
     heads = segmenters.segmenter_heads(segmenters.load_segmenter(fixed_size[1]))
     out = heads({"rgb": _rgb(64)}, training=False)
     assert out["logits"].shape == (2, 64, 64, 6) and out["features"].shape == (2, 16, 16, 16)
+    assert out["region"].shape == (2, 32, 32, 8)  # the decoder at half resolution (up1)
 
 
 def test_resolve_judge_checks_classes_and_size(fixed_size):
