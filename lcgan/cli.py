@@ -246,7 +246,8 @@ def add_evaluate_arguments(parser):
                         help="an lcgan export directory or a generator .keras file")
     parser.add_argument("--segmenter", default=None,
                         help="segmenter .keras file (examples/train_segmenter.py) for landcover "
-                             "consistency and the domain Frechet distance")
+                             "consistency and the region and domain Frechet distances (default: "
+                             "the packaged one when the data has the bundled Dubai legend)")
     parser.add_argument("--data", default=None,
                         help="folder of images/ and masks/ tiles (default: the bundled Dubai sample)")
     parser.add_argument("--legend", default=None, help="legend JSON (default: DATA/legend.json)")
