@@ -78,6 +78,10 @@ _TRAIN_HELP = {
     "mask_input": "blank the rgb inside the mask, feed the mask, composite the output",
     "upsample": "upsampling: resize (then convolve, no checkerboard) or transpose",
     "feature_matching_weight": "weight of the discriminator feature-matching loss (0: off)",
+    "segmenter": "cycle: frozen segmenter (.keras) that must read the edits as requested "
+                 "(default: the packaged one of the bundled legend)",
+    "transitions": "cycle: JSON class-transition matrix of the edits, e.g. "
+                   '{"*": {"*": 1, "unlabeled": 0}} (default: every change alike)',
     "seed": "random seed",
 }
 _CHOICES = {"gan_loss": "GAN_LOSSES", "mixed_precision": "PRECISIONS", "generator": "GENERATORS",
@@ -127,7 +131,8 @@ def _train_arguments(parser, argv):
     pre.add_argument("--task", choices=TASKS, default="mixlc")
     task = pre.parse_known_args(argv)[0].task
     parser.add_argument("--task", choices=TASKS, default="mixlc",
-                        help="mixlc: landcover mixing; inpaint: class inpainting (default mixlc)")
+                        help="mixlc: landcover mixing; inpaint: class inpainting; cycle: unpaired "
+                             "landcover editing (default mixlc)")
     add_train_arguments(parser, task)
 
 

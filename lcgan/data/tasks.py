@@ -14,5 +14,9 @@ TASK_OPTIONS = {
 }
 """Tasks of :func:`build_samples`, their options and defaults (None: set from the image size)."""
 
+BLANKED_TASKS = ("inpaint", "cycle")
+"""Tasks whose samples blank the generator's rgb inside the mask (``fill_value``); scene editing
+blanks the changed area of such exports the same way."""
+
 TASKS = tuple(TASK_OPTIONS)
 """The names of lcgan's tasks, defined here once (``"mixlc"``, ``"inpaint"``, ``"cycle"``)."""

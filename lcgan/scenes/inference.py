@@ -26,6 +26,7 @@ from concurrent import futures
 import numpy as np
 
 from lcgan.data import raster
+from lcgan.data.tasks import BLANKED_TASKS
 from lcgan.errors import DataError, LegendError
 from lcgan.images import to_unit
 from lcgan.data.grid import window_offsets
@@ -120,8 +121,8 @@ def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
 
     The changed area is ``mask_path`` (non-zero pixels), or where ``landcover_path`` differs from
     ``original_landcover_path``, grown by ``grow`` pixels. The generator sees the edited landcover
-    and, for ``task="inpaint"`` exports, the rgb with the changed area blanked (0.0, as in
-    training); it gets the changed area as ``mask`` when it takes one. The output has the input's
+    and, for ``task="inpaint"`` and ``"cycle"`` exports, the rgb with the changed area blanked
+    (0.0, as in training); it gets the changed area as ``mask`` when it takes one. The output has the input's
     CRS, transform, dtype, nodata and band count; outside the changed area it is bit-identical.
 
     Args:
@@ -172,7 +173,7 @@ def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
                              f"Received {window}.")
         with output as writer:
             _run(model, scene, writer, legend, window=window, overlap=overlap,
-                 batch_size=batch_size, grow=grow, blank=meta["task"] == "inpaint",
+                 batch_size=batch_size, grow=grow, blank=meta["task"] in BLANKED_TASKS,
                  takes_mask=meta["takes_mask"],
                  bar=tqdm(disable=not progress, unit="window", desc="edit_scene"))
     finally:

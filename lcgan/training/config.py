@@ -28,6 +28,9 @@ TASK_DEFAULTS = {
                   l1_weight=100.0, gan_weight=1.0, feature_weight=0.01, acgan_weight=0.0),
     "inpaint": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
                     l1_weight=100.0, gan_weight=1.0, feature_weight=0.0, acgan_weight=1.0),
+    "cycle": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
+                  l1_weight=10.0, gan_weight=1.0, feature_weight=0.0, acgan_weight=1.0,
+                  consistency_weight=1.0),
 }
 """Networks and loss weights that differ between the tasks' recipes."""
 
@@ -54,7 +57,14 @@ class TrainConfig:
         learning_rate: Adam rate of generator and discriminator.
         gan_loss: ``"lsgan"`` or ``"hinge"``.
         l1_weight, gan_weight, feature_weight, acgan_weight: loss weights (task defaults);
-            ``acgan_weight`` applies to the ``acgan`` discriminator only.
+            ``acgan_weight`` applies to the ``acgan`` discriminator only. For ``cycle`` the L1,
+            VGG and feature-matching terms compare the cycle with the original (there is no
+            paired target of the edit).
+        consistency_weight: ``cycle`` only: weight of the segmenter consistency term.
+        segmenter: ``cycle`` only: the frozen segmenter (``.keras``) that must read the edit as
+            requested; "" takes the packaged one for the bundled Dubai legend.
+        transitions: ``cycle`` only: JSON file of the class-transition matrix of the edits (see
+            :func:`lcgan.data.edits.transition_matrix`); "" makes every change equally likely.
         feature_matching_weight: weight of the discriminator feature-matching loss (0: off).
         l1_inside_weight, l1_outside_weight: L1 weights inside / outside the mask.
         ema_decay: decay of the exported moving-average generator; 0 disables it.
@@ -83,6 +93,9 @@ class TrainConfig:
     feature_weight: float = 0.01
     acgan_weight: float = 0.0
     feature_matching_weight: float = 0.0
+    consistency_weight: float = 0.0
+    segmenter: str = ""
+    transitions: str = ""
     l1_inside_weight: float = 1.0
     l1_outside_weight: float = 1.0
     ema_decay: float = 0.999
@@ -108,11 +121,19 @@ class TrainConfig:
         if not self.learning_rate > 0:
             raise ValueError(f"`learning_rate` must be > 0. Received: {self.learning_rate!r}")
         for name in ("l1_weight", "gan_weight", "feature_weight", "acgan_weight",
-                     "feature_matching_weight", "l1_inside_weight", "l1_outside_weight"):
+                     "feature_matching_weight", "consistency_weight", "l1_inside_weight",
+                     "l1_outside_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0. Received: {getattr(self, name)!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"`ema_decay` must be in [0, 1). Received: {self.ema_decay!r}")
+        if self.task == "cycle" and not self.mask_input:
+            raise ValueError("Task 'cycle' re-renders the masked area only: `mask_input` must be "
+                             "True (mask channel, composited output).")
+        cycle_only = {"consistency_weight": 0.0, "segmenter": "", "transitions": ""}
+        given = [name for name, off in cycle_only.items() if getattr(self, name) != off]
+        if self.task != "cycle" and given:
+            raise ValueError(f"{given} apply to task 'cycle' only. Received task {self.task!r}.")
 
     @classmethod
     def for_task(cls, task: str, **overrides) -> "TrainConfig":

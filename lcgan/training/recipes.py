@@ -68,7 +68,9 @@ def build_networks(config: TrainConfig, num_classes: int):
     from lcgan import models
 
     shape = dict(image_size=config.image_size, num_classes=num_classes, width=config.width)
-    masking = dict(use_mask=config.mask_input, blank_input=config.mask_input,
+    # cycle: the sample blanks the edit's input; the cycle pass must see the edited pixels.
+    masking = dict(use_mask=config.mask_input,
+                   blank_input=config.mask_input and config.task != "cycle",
                    composite=config.mask_input)
     if config.generator == "unet":
         generator = models.unet_generator(**shape, upsample=config.upsample, **masking)
@@ -100,25 +102,61 @@ def feature_loss(config: TrainConfig):
         return None
 
 
-def build_gan(config: TrainConfig, num_classes: int):
-    """The compiled :class:`~lcgan.training.gan.LandcoverGAN` of ``config`` (fresh weights)."""
+def task_options(config: TrainConfig, legend) -> dict:
+    """The sample options of ``config.task`` that the config sets (``cycle``: the transitions)."""
+    if config.task != "cycle" or not config.transitions:
+        return {}
+    from lcgan.data.edits import load_transitions
+
+    return {"transitions": load_transitions(config.transitions, legend).tolist()}
+
+
+def cycle_segmenter(config: TrainConfig, legend):
+    """The frozen segmenter of a ``cycle`` run: ``config.segmenter``, else the packaged one.
+
+    Raises:
+        ValueError: no segmenter was given and none is packaged for ``legend``.
+        DataError: the segmenter file is missing or unreadable.
+    """
+    from lcgan.evaluation.segmenters import TRAIN_HINT, load_segmenter, packaged_segmenter
+
+    path = config.segmenter or packaged_segmenter(legend)
+    if path is None:
+        raise ValueError(f"Task 'cycle' needs a segmenter trained on real imagery of the legend "
+                         f"{legend.name!r}: {TRAIN_HINT} (`segmenter=` / --segmenter).")
+    return load_segmenter(path)
+
+
+def build_gan(config: TrainConfig, num_classes: int, *, legend=None):
+    """The compiled GAN of ``config`` (fresh weights): a :class:`~lcgan.training.gan.LandcoverGAN`,
+    or for task ``cycle`` a :class:`~lcgan.training.cycle.CycleEditGAN` (needs ``legend``)."""
     import keras
 
     from lcgan.data.samples import sample_builder
     from lcgan.training.gan import LandcoverGAN
 
+    if config.task == "cycle" and legend is None:
+        raise ValueError("Task 'cycle' needs the `legend` (its segmenter and transitions).")
     vgg = feature_loss(config)
     generator, discriminator = build_networks(config, num_classes)
-    gan = LandcoverGAN(
-        generator, discriminator, l1_weight=config.l1_weight, gan_weight=config.gan_weight,
-        feature_weight=config.feature_weight if vgg else 0.0,
+    options = dict(
+        gan_weight=config.gan_weight, feature_weight=config.feature_weight if vgg else 0.0,
         acgan_weight=config.acgan_weight if config.discriminator == "acgan" else 0.0,
         feature_matching_weight=config.feature_matching_weight,
         l1_inside_weight=config.l1_inside_weight, l1_outside_weight=config.l1_outside_weight,
         gan_loss=config.gan_loss, feature_loss=vgg, ema_decay=config.ema_decay or None,
         seed=config.seed,
-        sample_builder=(sample_builder(config.task, num_classes=num_classes)
+        sample_builder=(sample_builder(config.task, num_classes=num_classes,
+                                       **task_options(config, legend))
                         if config.samples_in_step else None))
+    if config.task == "cycle":
+        from lcgan.training.cycle import CycleEditGAN
+
+        gan = CycleEditGAN(generator, discriminator, cycle_segmenter(config, legend),
+                           consistency_weight=config.consistency_weight,
+                           cycle_weight=config.l1_weight, **options)
+    else:
+        gan = LandcoverGAN(generator, discriminator, l1_weight=config.l1_weight, **options)
     gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
                 d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
     return gan
@@ -130,7 +168,7 @@ def preview_batch(source, config: TrainConfig, rows: int = 4) -> dict:
 
     batch = make_dataset(source, task=config.task, image_size=config.image_size,
                          batch_size=max(config.batch_size, rows), seed=config.seed + 12345,
-                         augment=False, repeat=True)
+                         augment=False, repeat=True, **task_options(config, source.legend))
     return {name: value[:rows] for name, value in next(iter(batch)).items()}
 
 
@@ -156,7 +194,8 @@ def train(task: str = "mixlc", source=None, *, out=None, resume: bool = True, ca
     """Train the recipe of ``task`` and export its generator.
 
     Args:
-        task: ``"mixlc"`` or ``"inpaint"``.
+        task: ``"mixlc"``, ``"inpaint"`` or ``"cycle"`` (unpaired editing, needs a segmenter:
+            ``config.segmenter`` or the packaged one of the bundled legend).
         source: a :class:`~lcgan.data.TileSource` (default: the bundled Dubai sample); see
             :func:`lcgan.data.resolve_source` for folders, GeoTIFFs and TFDS.
         out: run folder (default ``runs/<task>``). Holds ``config.json``, ``checkpoints/``,
@@ -197,8 +236,9 @@ def train(task: str = "mixlc", source=None, *, out=None, resume: bool = True, ca
 
     dataset = make_dataset(source, task=config.task, image_size=config.image_size,
                            batch_size=config.batch_size, seed=config.seed + done,
-                           build=not config.samples_in_step, cache=True)
-    gan = build_gan(config, source.legend.num_classes)
+                           build=not config.samples_in_step, cache=True,
+                           **task_options(config, source.legend))
+    gan = build_gan(config, source.legend.num_classes, legend=source.legend)
     config.save(os.path.join(out, "config.json"))
     history = gan.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
                       verbose=verbose, callbacks=[

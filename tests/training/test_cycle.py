@@ -1,0 +1,150 @@
+"""Tests of CycleEditGAN (unpaired landcover editing) and its consistency loss."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lcgan.data.samples import build_samples, sample_builder
+from lcgan.models import acgan_discriminator, dual_branch_generator, patch_discriminator
+from lcgan.models.segmenter import segmenter
+from lcgan.training import losses
+from lcgan.training.cycle import CycleEditGAN
+from train_helpers import CLASSES, SIZE, raw_batch
+
+TRAIN = ["d_acgan", "d_fake", "d_loss", "d_real", "g_acgan", "g_consistency", "g_cycle_fm",
+         "g_cycle_l1", "g_gan", "g_loss"]
+
+
+@pytest.fixture(scope="module")
+def trained_segmenter():
+    """A width-4 segmenter fitted to blocky tiles of the training palette (raw_batch's seed 0)."""
+    keras.utils.set_random_seed(0)
+    model = segmenter(image_size=SIZE, num_classes=CLASSES, width=4, depth=2)
+    tiles = raw_batch(32, seed=0)
+    model.compile(keras.optimizers.Adam(1e-2),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit({"rgb": tiles["rgb"]}, tiles["landcover"], batch_size=8, epochs=15, verbose=0)
+    return model
+
+
+def cycle_dataset(count=8, batch_size=4, seed=0):
+    ready = build_samples(raw_batch(count, seed=seed), task="cycle", num_classes=CLASSES,
+                          seed=seed, edit_size=(8, 16))
+    return tf.data.Dataset.from_tensor_slices(ready).batch(batch_size, drop_remainder=True)
+
+
+def tiny_cycle_gan(seg, *, discriminator="acgan", features=False, **options):
+    keras.utils.set_random_seed(0)
+    shape = dict(image_size=SIZE, num_classes=CLASSES, width=4)
+    generator = dual_branch_generator(**shape, dropout=0.0, use_mask=True, composite=True)
+    build = acgan_discriminator if discriminator == "acgan" else patch_discriminator
+    if discriminator == "acgan":
+        options.setdefault("acgan_weight", 1.0)
+    gan = CycleEditGAN(generator, build(**shape, depth=3, features=features), seg, seed=0,
+                       **options)
+    gan.compile(g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+                d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5))
+    return gan
+
+
+def shift_generator():
+    """Composited generator ``rgb + 0.5 * mask``: the cycle of an edit shows whether the cycle
+    saw the edited pixels (1.0 inside) or a blanked image (0.5)."""
+    inputs = {"rgb": keras.Input((SIZE, SIZE, 3), name="rgb"),
+              "landcover_onehot": keras.Input((SIZE, SIZE, CLASSES), name="landcover_onehot"),
+              "mask": keras.Input((SIZE, SIZE, 1), name="mask")}
+    shifted = keras.layers.Add()([inputs["rgb"], keras.layers.Rescaling(0.5)(inputs["mask"])])
+    return keras.Model(inputs, shifted, name="shift")
+
+
+def test_consistency_loss_on_hand_made_logits():
+    requested = np.array([[[0, 1], [2, -1]]])  # (1, 2, 2); -1 = IGNORE
+    mask = np.array([[[[1.0], [1.0]], [[0.0], [1.0]]]])  # (1, 2, 2, 1)
+    right = 20.0 * np.eye(CLASSES)[np.maximum(requested, 0)]  # confident and right everywhere
+    wrong = 20.0 * np.eye(CLASSES)[(np.maximum(requested, 0) + 1) % CLASSES]
+    assert float(losses.consistency_loss(requested, right, mask)[0]) < 1e-6
+    # Two masked annotated pixels, each off by a logit gap of 20: cross-entropy ~20 each.
+    assert float(losses.consistency_loss(requested, wrong, mask)[0]) == pytest.approx(20.0, abs=1e-3)
+    mixed = wrong.copy()
+    mixed[0, 1, 0] = right[0, 1, 0]  # the unmasked pixel is right: it does not count
+    mixed[0, 0, 1] = right[0, 0, 1]
+    assert float(losses.consistency_loss(requested, mixed, mask)[0]) == pytest.approx(10.0, abs=1e-3)
+    assert float(losses.consistency_loss(requested, wrong, np.zeros_like(mask))[0]) == 0.0
+
+
+def test_the_cycle_sees_the_edited_pixels_and_reconstructs_the_original(trained_segmenter):
+    gan = CycleEditGAN(shift_generator(), patch_discriminator(image_size=SIZE, num_classes=CLASSES,
+                                                              width=4, depth=3),
+                       trained_segmenter, cycle_weight=10.0, consistency_weight=0.0,
+                       gan_weight=0.0, ema_decay=None)
+    batch = next(iter(cycle_dataset()))
+    edited, real_out, fake_out = gan._forward(batch, training=False)
+    mask = batch["mask"].numpy()
+    np.testing.assert_allclose(edited.numpy(), batch["rgb"].numpy() + 0.5 * mask, atol=1e-6)
+    cycled = fake_out["cycled"].numpy()
+    np.testing.assert_allclose(cycled, batch["rgb"].numpy() + 1.0 * mask, atol=1e-6)
+    terms = gan._generator_terms(batch, edited, real_out, fake_out)
+    error = np.abs(batch["target"].numpy() - cycled)  # zero outside the mask
+    np.testing.assert_allclose(terms["g_cycle_l1"].numpy(), error.mean(axis=(1, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(terms["g_loss"].numpy(), 10.0 * error.mean(axis=(1, 2, 3)),
+                               rtol=1e-5)
+
+
+def test_real_images_are_judged_with_the_landcover_before_the_edit(trained_segmenter):
+    gan = tiny_cycle_gan(trained_segmenter)
+    batch = next(iter(cycle_dataset()))
+    edited, real_out, fake_out = gan._forward(batch, training=False)
+    terms = gan._discriminator_terms(batch, real_out, fake_out)
+    expected = losses.acgan_loss(batch["landcover_before"], real_out["classes"])
+    np.testing.assert_allclose(terms["d_acgan"].numpy(), expected.numpy(), rtol=1e-6)
+    g_terms = gan._generator_terms(batch, edited, real_out, fake_out)
+    np.testing.assert_allclose(g_terms["g_acgan"].numpy(),
+                               losses.acgan_loss(batch["landcover"], fake_out["classes"]).numpy(),
+                               rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def training_run(trained_segmenter):
+    """One short run on raw batches (samples built in the step) with every optional term:
+    ACGAN, cycle feature matching; its scores before and after, and its history."""
+    builder = sample_builder("cycle", num_classes=CLASSES, edit_size=(8, 16))
+    gan = tiny_cycle_gan(trained_segmenter, features=True, feature_matching_weight=1.0,
+                         consistency_weight=5.0, sample_builder=builder)
+    raw = tf.data.Dataset.from_tensor_slices(raw_batch(16)).batch(8, drop_remainder=True)
+    before = gan.evaluate(raw, verbose=0, return_dict=True)
+    history = gan.fit(raw.repeat(), epochs=2, steps_per_epoch=40, verbose=0).history
+    return gan, before, history, gan.evaluate(raw, verbose=0, return_dict=True)
+
+
+def test_fit_and_evaluate_report_stable_finite_metrics(training_run, trained_segmenter):
+    gan, before, history, after = training_run
+    assert sorted(history) == TRAIN
+    assert all(math.isfinite(values[-1]) for values in history.values())
+    assert sorted(after) == sorted(TRAIN + ["cycle_l1", "edit_acc"])
+    assert 0.0 <= after["edit_acc"] <= 1.0 and 0.0 <= after["cycle_l1"] <= 1.0
+    assert history["g_cycle_fm"][0] > 0
+    assert not any(w.trainable for w in trained_segmenter.weights)
+    assert int(gan.g_optimizer.iterations.numpy()) == 80
+
+
+def test_training_lowers_the_consistency_loss(training_run):
+    _, before, history, after = training_run
+    assert after["g_consistency"] < 0.6 * before["g_consistency"]
+    assert after["edit_acc"] > before["edit_acc"] + 0.2
+
+
+def test_bad_arguments_are_named(trained_segmenter):
+    shape = dict(image_size=SIZE, num_classes=CLASSES, width=4)
+    disc = patch_discriminator(**shape, depth=3)
+    masked = dual_branch_generator(**shape, use_mask=True, composite=True)
+    with pytest.raises(ValueError, match="cycle_weight"):
+        CycleEditGAN(masked, disc, trained_segmenter, l1_weight=1.0)
+    with pytest.raises(ValueError, match="'mask' input"):
+        CycleEditGAN(dual_branch_generator(**shape), disc, trained_segmenter)
+    with pytest.raises(ValueError, match="predicts 3 classes"):
+        CycleEditGAN(masked, disc, segmenter(image_size=SIZE, num_classes=3, width=4, depth=2))
+    with pytest.raises(ValueError, match="consistency_weight"):
+        CycleEditGAN(masked, disc, trained_segmenter, consistency_weight=-1.0)
