@@ -138,8 +138,9 @@ def evaluate(generator, source=None, *, task="mixlc", image_size=64, batch_size=
         segmenter: a segmenter model or ``.keras`` path for the landcover columns and the
             Frechet distances (any input size: a fixed-size model is rebuilt with free spatial
             dims); None uses the packaged segmenter when the source's legend is the bundled Dubai
-            legend (else those columns are left out and the report says how to train one);
-            False: none.
+            legend (else those columns are left out and the report says how to train one): for
+            task ``cycle``, whose training pleases the default one, the second one (other tiles,
+            other seed); False: none.
         task_options: sample options of the task (e.g. ``{"square_size": 24}``).
         composite: paste the generated pixels into the input outside the mask, as scene editing
             does (False: score the raw output).
@@ -167,7 +168,8 @@ def evaluate(generator, source=None, *, task="mixlc", image_size=64, batch_size=
     num_classes = source.legend.num_classes
     methods = _methods(generator, source if train_tiles is None else train_tiles, num_classes,
                        task)
-    heads, judge = resolve_judge(segmenter, source.legend, image_size)
+    heads, judge = resolve_judge(segmenter, source.legend, image_size,
+                                 role="second" if task == "cycle" else "default")
     inception = fid.inception_model(inception_weights) if inception_weights else None
     dataset = make_dataset(source, task=task, image_size=image_size, batch_size=batch_size,
                            seed=seed, num_classes=num_classes, augment=False, repeat=True,

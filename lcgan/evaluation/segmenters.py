@@ -24,6 +24,9 @@ ASSETS = pathlib.Path(__file__).resolve().parent / "assets"
 PACKAGED = {"default": ASSETS / "dubai_segmenter.keras", "second": ASSETS / "dubai_segmenter_b.keras"}
 """The packaged segmenters of the bundled Dubai legend, by role."""
 
+TRAINED_ON = {"default": "Dubai tiles 1, 2, 4-8, seed 0", "second": "Dubai tiles 4-8, seed 1"}
+"""What each packaged segmenter was trained on (never tile 3, the evaluation tile)."""
+
 REGION_LAYERS = ("up1", "up0")
 """Candidates, in order, for the feature maps of the region FD: the segmenter's decoder at half
 resolution (local enough that features pooled inside a small mask describe the mask's pixels,
@@ -146,14 +149,15 @@ def segmenter_heads(model):
                                      "region": model.get_layer(region).output})
 
 
-def resolve_judge(segmenter, legend, image_size):
+def resolve_judge(segmenter, legend, image_size, *, role="default"):
     """The segmenter heads an evaluation uses, and a line saying which segmenter that is.
 
     Args:
-        segmenter: a model or ``.keras`` path; None: the packaged one when ``legend`` is the
-            bundled Dubai legend; False: none.
+        segmenter: a model or ``.keras`` path; None: the packaged one of ``role`` when
+            ``legend`` is the bundled Dubai legend; False: none.
         legend: the evaluated legend (its class count must match the segmenter's).
         image_size: evaluated tile size, checked with one forward pass.
+        role: which packaged segmenter None stands for (see :func:`packaged_segmenter`).
 
     Returns:
         ``(heads or None, description)``.
@@ -166,12 +170,12 @@ def resolve_judge(segmenter, legend, image_size):
         return None, "No segmenter (segmenter=False): landcover columns and region FD left out."
     description = f"Segmenter: {segmenter if isinstance(segmenter, (str, os.PathLike)) else 'given model'}."
     if segmenter is None:
-        segmenter = packaged_segmenter(legend)
+        segmenter = packaged_segmenter(legend, role=role)
         if segmenter is None:
             return None, (f"No segmenter for the legend {legend.name!r} ({legend.names}): the "
                           f"landcover columns and region FD are left out; {TRAIN_HINT}.")
         description = (f"Segmenter: the packaged Dubai segmenter ({segmenter.name}, trained on "
-                       f"Dubai tiles 1, 2, 4-8).")
+                       f"{TRAINED_ON[role]}).")
     heads = segmenter_heads(load_segmenter(segmenter))
     classes = heads.output["logits"].shape[-1]
     if classes != legend.num_classes:

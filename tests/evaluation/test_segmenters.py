@@ -66,6 +66,8 @@ def test_the_packaged_segmenter_serves_only_the_dubai_legend(fixed_size, monkeyp
     assert heads is None and "examples/train_segmenter.py" in note
     heads, note = segmenters.resolve_judge(None, dubai, 64)
     assert heads is not None and "packaged Dubai segmenter" in note
+    monkeypatch.setitem(segmenters.PACKAGED, "second", fixed_size[1])
+    assert "Dubai tiles 4-8, seed 1" in segmenters.resolve_judge(None, dubai, 64, role="second")[1]
     monkeypatch.setitem(segmenters.PACKAGED, "default", fixed_size[1].parent / "absent.keras")
     assert segmenters.packaged_segmenter(dubai) is None
     with pytest.raises(ValueError, match="`role`"):
