@@ -260,10 +260,11 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
             total = total + w["feature_weight"] * terms["g_feature"]
         return terms, total
 
-    def _apply(self, tape, loss, network, optimizer):
+    def _apply(self, tape, scaled_loss, network, optimizer):
+        """Apply the gradients of ``scaled_loss`` (``optimizer.scale_loss`` of the loss, computed
+        under ``tape``: a product taken after the tape closed has no gradient)."""
         variables = network.trainable_variables
-        grads = tape.gradient(optimizer.scale_loss(loss), variables)
-        optimizer.apply(grads, variables)
+        optimizer.apply(tape.gradient(scaled_loss, variables), variables)
 
     def _record(self, terms):
         for name, per_example in terms.items():
@@ -292,8 +293,9 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
             d_terms = self._discriminator_terms(batch, real_out, fake_out)
             g_terms = self._generator_terms(batch, fake, real_out, fake_out)
             d_loss, g_loss = _average(d_terms["d_loss"]), _average(g_terms["g_loss"])
-        self._apply(d_tape, d_loss, self.discriminator, self.d_optimizer)
-        self._apply(g_tape, g_loss, self.generator, self.g_optimizer)
+            d_scaled, g_scaled = self.d_optimizer.scale_loss(d_loss), self.g_optimizer.scale_loss(g_loss)
+        self._apply(d_tape, d_scaled, self.discriminator, self.d_optimizer)
+        self._apply(g_tape, g_scaled, self.generator, self.g_optimizer)
         if self.ema_generator is not None:
             update_ema(self.ema_generator, self.generator, decay=self.ema_decay,
                        step=self.g_optimizer.iterations)
