@@ -148,3 +148,54 @@ def test_bad_arguments_are_named(trained_segmenter):
         CycleEditGAN(masked, disc, segmenter(image_size=SIZE, num_classes=3, width=4, depth=2))
     with pytest.raises(ValueError, match="consistency_weight"):
         CycleEditGAN(masked, disc, trained_segmenter, consistency_weight=-1.0)
+
+
+def test_a_cycle_export_edits_a_geotiff_from_the_blanked_changed_area(geotiff_pair, tmp_path):
+    from lcgan.data import raster
+    from lcgan.data.legend import Legend
+    from lcgan.scenes.export import export_generator, load_generator
+    from lcgan.scenes.inference import edit_scene
+
+    legend = Legend([f"c{i}" for i in range(CLASSES)], [(40 * i, 0, 0) for i in range(CLASSES)])
+    path = export_generator(shift_generator(), tmp_path / "export", legend=legend, task="cycle",
+                            image_size=SIZE)
+    assert load_generator(path).takes_mask
+    scene = geotiff_pair(height=48, width=40, num_classes=CLASSES)
+    edited = scene.landcover.copy()
+    edited[10:20, 5:15] = (edited[10:20, 5:15] + 1) % CLASSES
+    edited_path = tmp_path / "edited.tif"
+    raster.write_geotiff(edited_path, edited, crs=scene.crs, transform=scene.transform)
+    out = edit_scene(path, scene.rgb_path, edited_path, tmp_path / "out.tif",
+                     original_landcover_path=scene.landcover_path, window=SIZE, overlap=8,
+                     grow=0, progress=False)
+    with raster.RasterReader(out) as src:
+        result = np.asarray(src.read(0, 0, 48, 40))  # (3, H, W)
+    inside = np.zeros(edited.shape, bool)
+    inside[10:20, 5:15] = True
+    np.testing.assert_array_equal(result[:, ~inside], scene.rgb[:, ~inside])
+    # Blanked to 0.0 (grey) before the model adds 0.5 inside the mask: 0.5 -> uint8 191.
+    np.testing.assert_array_equal(result[:, inside], 191)
+
+
+@pytest.mark.slow
+def test_the_example_trains_exports_and_reports_an_edit(tmp_path, monkeypatch, capsys):
+    import os
+    import runpy
+    import sys
+
+    from lcgan.data.legend import sample_legend
+
+    keras.utils.set_random_seed(0)
+    seg_path = tmp_path / "segmenter.keras"
+    segmenter(image_size=None, num_classes=sample_legend().num_classes, width=4,
+              depth=2).save(seg_path)
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "train_cycle_edit.py")
+    monkeypatch.setattr(sys, "argv", [script, "--image-size", "32", "--batch-size", "2",
+                                      "--steps-per-epoch", "2", "--width", "4", "--epochs", "1",
+                                      "--segmenter", str(seg_path), "--out", str(tmp_path / "run")])
+    done = runpy.run_path(script, run_name="__main__")
+    printed = capsys.readouterr().out
+    assert "read as the requested class" in printed
+    assert (tmp_path / "run" / "export" / "saved_model.pb").exists()
+    assert (tmp_path / "run" / "gen_1.png").exists()
+    assert done["generated"].shape == (2, 32, 32, 3)
