@@ -47,3 +47,15 @@ def geotiff_pair(tmp_path):
                                      landcover=landcover, crs=CRS, transform=transform)
 
     return make
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No network and an empty Keras cache: ImageNet weights (VGG16, InceptionV3) cannot be had."""
+    import keras
+
+    def unreachable(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setattr(keras.utils, "get_file", unreachable)

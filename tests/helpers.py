@@ -1,6 +1,8 @@
 """Helpers shared by the test modules (import as ``from helpers import ...``; tests/ is on sys.path
 because tests/conftest.py lives there)."""
 
+import os
+
 import keras
 import numpy as np
 
@@ -59,3 +61,31 @@ def random_inputs(model, *, batch=1, seed=0):
         else:
             inputs[tensor.name] = rng.uniform(-1, 1, (batch, height, width, channels)).astype("float32")
     return inputs
+
+
+def assert_edit_confined(folder, *, rgb="rgb.tif", edited="edited.tif", landcover="landcover.tif",
+                         edited_landcover="landcover_edited.tif", grow=3):
+    """Assert that a scene edit changed the rgb only where the landcover was relabelled.
+
+    Reads four aligned GeoTIFFs of ``folder``: the rgb before and after ``lcgan.edit_scene`` and the
+    landcover before and after the edit. Outside the relabelled pixels grown by ``grow`` the rgb must
+    be bit-identical, inside it most pixels must differ, and CRS and transform must be kept.
+
+    Returns:
+        The (H, W) bool array of changed rgb pixels.
+    """
+    from lcgan.data import raster
+    from lcgan.scenes.windows import grow_mask
+
+    arrays, profiles = {}, {}
+    for name in (rgb, edited, landcover, edited_landcover):
+        with raster.RasterReader(os.path.join(folder, name)) as reader:
+            profiles[name] = reader.profile
+            arrays[name] = reader.read(0, 0, reader.profile["height"], reader.profile["width"])
+    for key in ("crs", "transform", "width", "height"):
+        assert profiles[edited][key] == profiles[rgb][key], key
+    changed = np.any(arrays[rgb] != arrays[edited], axis=0)  # (H, W)
+    relabelled = grow_mask(arrays[landcover][0] != arrays[edited_landcover][0], grow)
+    assert relabelled.any() and changed[relabelled].mean() > 0.5
+    assert not (changed & ~relabelled).any()
+    return changed

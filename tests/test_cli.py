@@ -101,9 +101,9 @@ def test_edit_end_to_end_and_its_errors(capsys, exported, geotiff_pair, tmp_path
 def test_export_from_keras_file(capsys, exported, tmp_path):
     LEGEND.to_json(tmp_path / "legend.json")
     argv = ["export", "--generator", exported[1], "--legend", tmp_path / "legend.json",
-            "--task", "inpaint", "--image-size", 32, "--out", tmp_path / "e"]
+            "--task", "mixlc", "--image-size", 32, "--out", tmp_path / "e"]
     assert _run(capsys, *argv)[0] == 0
-    assert load_generator(tmp_path / "e").metadata["task"] == "inpaint"
+    assert load_generator(tmp_path / "e").metadata["task"] == "mixlc"
     _assert_one_line_error(*_run(capsys, *argv), "already exists")
     assert _run(capsys, *argv, "--overwrite", "--no-keras-file")[0] == 0
     missing = [a if a != exported[1] else tmp_path / "none.keras" for a in argv]
@@ -119,3 +119,9 @@ def test_sample_writes_grids(capsys, tmp_path):
     for index in range(2):
         grid = np.asarray(Image.open(tmp_path / "grids" / f"samples_{index}.png"))
         assert grid.shape == (2 * 32, 4 * 32, 3)
+
+
+def test_train_require_vgg_offline_is_a_one_line_error(capsys, offline, tmp_path):
+    status, err = _run(capsys, "train", "--require-vgg", "--image-size", 32, "--batch-size", 2,
+                       "--width", 4, "--steps-per-epoch", 1, "--out", tmp_path / "run")
+    _assert_one_line_error(status, err, "vgg16_weights_tf_dim_ordering_tf_kernels_notop")

@@ -1,34 +1,36 @@
-"""End-to-end runs of the two training examples on tiny settings (2 steps per epoch)."""
+"""The example scripts, run as scripts (``runpy``, in this process) on tiny settings."""
 
 import csv
-import importlib.util
 import math
 import os
+import runpy
+import sys
 
-import keras
 import pytest
 
-from lcgan.errors import WeightsUnavailableError
+from lcgan.data import raster, sample_legend
+from lcgan.models import unet_generator
+from lcgan.scenes.export import export_generator
+
+from helpers import assert_edit_confined
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--image-size", "32", "--batch-size", "2", "--steps-per-epoch", "2", "--width", "4"]
 
 
-def _example(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "examples", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _run(monkeypatch, name, *argv):
+    """Run ``examples/<name>.py`` with ``argv`` as its command line; returns its globals."""
+    path = os.path.join(ROOT, "examples", f"{name}.py")
+    monkeypatch.setattr(sys, "argv", [path, *map(str, argv)])
+    return runpy.run_path(path, run_name="__main__")
 
 
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """No cached VGG16 weights and no network."""
-    def unreachable(*args, **kwargs):
-        raise OSError("network unreachable")
-
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setattr(keras.utils, "get_file", unreachable)
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    """An untrained 32 px Mix LC export with the sample's legend (what the scripts load)."""
+    path = tmp_path_factory.mktemp("model") / "export"
+    generator = unet_generator(image_size=32, num_classes=sample_legend().num_classes, width=4)
+    return export_generator(generator, path, legend=sample_legend(), task="mixlc", image_size=32)
 
 
 def _history(out):
@@ -37,30 +39,60 @@ def _history(out):
         return [{k: v for k, v in row.items() if v != "NA"} for row in csv.DictReader(f)]
 
 
-def test_train_mixlc_offline_runs_without_feature_loss_and_says_so(offline, tmp_path, capsys):
-    out = _example("train_mixlc").main(TINY + ["--epochs", "1", "--out", str(tmp_path / "run")])
+def _finite(rows):
+    return all(math.isfinite(float(v)) for row in rows for k, v in row.items() if k != "epoch")
+
+
+def test_train_mixlc_offline_writes_the_outputs_of_lcgan_train(offline, tmp_path, monkeypatch,
+                                                               capsys):
+    out = tmp_path / "run"
+    done = _run(monkeypatch, "train_mixlc", *TINY, "--epochs", "1", "--out", out)
     printed = capsys.readouterr().out
-    assert "THE VGG16 FEATURE LOSS IS OFF" in printed and out in printed
-    for name in ("gen_1.png", "generator.keras", "export", "checkpoints", "logs"):
-        assert os.path.exists(os.path.join(out, name)), name
+    assert "THE VGG16 FEATURE LOSS IS OFF" in printed and str(out) in printed
+    for name in ("gen_1.png", "generator.keras", "export/saved_model.pb", "checkpoints", "logs",
+                 "config.json"):
+        assert os.path.exists(out / name), name
     rows = _history(out)
-    assert len(rows) == 1 and "g_feature" not in rows[0]
-    assert all(math.isfinite(float(v)) for k, v in rows[0].items() if k != "epoch")
+    assert len(rows) == 1 and "g_feature" not in rows[0] and _finite(rows)
+    assert done["config"] == done["config"].load(out / "config.json")
+    assert done["generated"].shape == (2, 32, 32, 3)
 
 
-def test_train_mixlc_require_vgg_fails_offline(offline, tmp_path):
-    with pytest.raises(WeightsUnavailableError, match="vgg16_weights_tf_dim_ordering_tf_kernels_notop"):
-        _example("train_mixlc").main(TINY + ["--require-vgg", "--out", str(tmp_path / "run")])
-
-
-def test_train_inpaint_class_runs_and_the_same_command_resumes(tmp_path, capsys):
-    example = _example("train_inpaint_class")
-    command = TINY + ["--out", str(tmp_path / "run"), "--epochs"]
-    out = example.main(command + ["1"])
-    example.main(command + ["2"])  # the same run, asked for one more epoch
+def test_train_inpaint_class_runs_and_the_same_command_resumes(tmp_path, monkeypatch, capsys):
+    command = [*TINY, "--out", tmp_path / "run", "--epochs"]
+    _run(monkeypatch, "train_inpaint_class", *command, "1")
+    _run(monkeypatch, "train_inpaint_class", *command, "2")  # the same run, one more epoch
     assert "resumed from" in capsys.readouterr().out
-    rows = _history(out)
+    rows = _history(tmp_path / "run")
     assert [row["epoch"] for row in rows] == ["0", "1"]
-    assert {"d_acgan", "g_acgan"} <= set(rows[0])
-    assert all(math.isfinite(float(v)) for row in rows for k, v in row.items() if k != "epoch")
-    assert os.path.exists(os.path.join(out, "gen_2.png"))
+    assert {"d_acgan", "g_acgan"} <= set(rows[0]) and _finite(rows)
+    assert os.path.exists(tmp_path / "run" / "gen_2.png")
+
+
+def test_evaluate_scores_the_generator_and_the_baselines(export, tmp_path, monkeypatch):
+    done = _run(monkeypatch, "evaluate", "--generator", export, "--image-size", "32",
+                "--batch-size", "2", "--batches", "1", "--out", tmp_path)
+    table = done["result"].table
+    assert {"lcgan", "class_mean", "biharmonic", "copy_input"} <= set(table)
+    assert 0.0 <= table["lcgan"]["masked_l1"] <= 1.0
+    assert os.path.exists(tmp_path / "results.md") and os.path.exists(tmp_path / "examples.png")
+
+
+def test_edit_scene_exports_an_untrained_run_and_changes_only_the_box(tmp_path, monkeypatch):
+    box = (100, 150, 164, 230)
+    _run(monkeypatch, "edit_scene", *TINY, "--epochs", "0", "--to", "water", "--box", *box,
+         "--out", tmp_path)
+    assert os.path.isfile(tmp_path / "model" / "export" / "saved_model.pb")
+    changed = assert_edit_confined(tmp_path)
+    top, left, bottom, right = box
+    assert not changed[:top - 3].any() and not changed[bottom + 3:].any()
+    assert not changed[:, :left - 3].any() and not changed[:, right + 3:].any()
+    with raster.RasterReader(tmp_path / "edited.tif") as edited:
+        assert edited.profile["crs"] == "EPSG:32640"
+    assert os.path.exists(tmp_path / "before_after.png")
+
+
+def test_edit_scene_rejects_a_box_outside_the_tile(export, tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="--box"):
+        _run(monkeypatch, "edit_scene", "--model", export, "--box", 0, 0, 5000, 10,
+             "--out", tmp_path)
