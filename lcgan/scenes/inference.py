@@ -5,12 +5,14 @@ last window of each row and column is aligned to the scene edge, so every pixel 
 Windows are processed one horizontal strip (a row of windows) at a time and batched; outputs are
 blended with separable weights that fall off linearly over the overlap towards the window edges
 (with a small floor, so every pixel has weight > 0), and each strip's finished rows are written,
-in whole rows of output blocks, once no later window touches them. Reading the next strip and
-writing finished rows run in two background threads while the model runs. Memory is bounded by
-``window x scene width`` (plus one batch and GDAL's bounded block cache), not by the scene: ids are
-kept in the smallest integer dtype and finished rows are blended into the strip's uint8 rgb a block
-of columns at a time. Windows without any changed pixel are skipped: they cannot affect the
-output. Only the changed area is replaced; every other pixel is copied bit for bit.
+in whole rows of output blocks, once no later window touches them. Reading the next strip, running
+the model and writing finished rows run in background threads while the calling thread builds
+the next batch's inputs and blends the last batch's outputs (:mod:`lcgan.scenes.strip_runner`).
+Memory is bounded by ``window x scene width`` (plus one batch and GDAL's bounded block cache), not
+by the scene: ids are kept in the smallest integer dtype and finished rows are blended into the
+strip's uint8 rgb a block of columns at a time. Windows without any changed pixel are skipped:
+they cannot affect the output. Only the changed area is replaced; every other pixel is copied bit
+for bit.
 
 Example:
     >>> edit_scene("exports/mixlc", "rgb.tif", "landcover_forest.tif", "out.tif",
@@ -19,18 +21,15 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import os
-from concurrent import futures
 
 import numpy as np
 
 from lcgan.data import raster
 from lcgan.data.tasks import BLANKED_TASKS
 from lcgan.errors import DataError, LegendError
-from lcgan.images import to_unit
-from lcgan.data.grid import window_offsets
-from lcgan.scenes.windows import BlendAccumulator, grow_mask, id_dtype, ramp_cover, window_ramp
+from lcgan.scenes.strip_runner import run_strips
+from lcgan.scenes.windows import grow_mask, id_dtype
 
 _ID_ROWS = 32  # rows of landcover values mapped to ids per step (bounds int64 temporaries)
 
@@ -172,126 +171,10 @@ def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
             raise ValueError(f"`window` must be {fixed[0]} for this model (fixed input size). "
                              f"Received {window}.")
         with output as writer:
-            _run(model, scene, writer, legend, window=window, overlap=overlap,
-                 batch_size=batch_size, grow=grow, blank=meta["task"] in BLANKED_TASKS,
-                 takes_mask=meta["takes_mask"],
-                 bar=tqdm(disable=not progress, unit="window", desc="edit_scene"))
+            run_strips(model, scene, writer, legend, window=window, overlap=overlap,
+                       batch_size=batch_size, grow=grow, blank=meta["task"] in BLANKED_TASKS,
+                       takes_mask=meta["takes_mask"],
+                       bar=tqdm(disable=not progress, unit="window", desc="edit_scene"))
     finally:
         scene.close()
     return os.fspath(out_path)
-
-
-def _run(model, scene, writer, legend, *, window, overlap, batch_size, grow, blank, takes_mask,
-         bar):
-    """Run the changed windows of each strip in batches (which may span strips), blend, and
-    write each strip's finished rows once all its windows are blended.
-
-    I/O overlaps the model: one thread reads the next strip while the model runs, another
-    writes finished rows (blended into the strip's uint8 rgb here) in whole rows of output
-    blocks, in order (GDAL releases the GIL while it decodes and encodes; each dataset is used
-    by one thread at a time). At most one strip is read ahead and
-    one write is pending, so memory stays bounded by the scene width.
-    """
-    height, width = scene.profile["height"], scene.profile["width"]
-    padded = max(width, window)
-    rows = window_offsets(height, window, window - overlap)
-    cols = window_offsets(width, window, window - overlap)
-    bar.reset(total=len(rows) * len(cols))
-    ramp = window_ramp(window, overlap)
-    weights = np.outer(ramp, ramp)[None, ..., None]  # (1, window, window, 1)
-    acc = BlendAccumulator(ramp_cover(max(height, window), rows, ramp),
-                           ramp_cover(padded, cols, ramp),  # a batch usually spans <= 2 strips
-                           capacity=min(max(height, window), 2 * window - overlap))
-    strips, queue = collections.deque(), []  # strips not yet written; windows not yet run
-    reading = futures.ThreadPoolExecutor(1, thread_name_prefix="edit_scene-read")
-    writing = futures.ThreadPoolExecutor(1, thread_name_prefix="edit_scene-write")
-    rows_out, pending_write = _RowWriter(writer, height), None
-
-    def read(i):
-        end = min(rows[i + 1] if i + 1 < len(rows) else height, height)  # final after strip i
-        strip = _Strip(rows[i], end, *scene.read_strip(rows[i], window, padded, grow, legend))
-        strip.todo = [c for c in cols if strip.changed[:, c:c + window].any()]
-        return strip
-
-    def run_batch(batch):
-        inputs = {"rgb": to_unit(np.stack([s.rgb[:3, :, c:c + window].transpose(1, 2, 0)
-                                           for s, c in batch])),  # (b, window, window, 3)
-                  "landcover": np.stack([s.ids[:, c:c + window] for s, c in batch]
-                                        ).astype(np.int32)}
-        masks = np.stack([s.changed[:, c:c + window, None] for s, c in batch])
-        if blank:
-            inputs["rgb"][masks[..., 0]] = 0.0
-        if takes_mask:
-            inputs["mask"] = masks.astype(np.float32)
-        out = np.asarray(model(**inputs)) * weights  # (b, window, window, 3)
-        for (strip, c), tile in zip(batch, out):
-            acc.add(strip.row, c, tile)
-            strip.pending -= 1
-        bar.update(len(batch))
-
-    def flush():
-        nonlocal pending_write
-        while strips and strips[0].pending == 0:
-            strip = strips.popleft()
-            count = strip.end - strip.row
-            result = strip.rgb[:, :count, :width]  # (bands, h, width), composed in place
-            acc.compose(strip.end, result, strip.changed[:count, :width])
-            strip.rgb = strip.ids = strip.changed = None  # the writer holds just ``result``
-            if pending_write is not None:
-                pending_write.result()  # one write in flight at most; raises its error
-            pending_write = writing.submit(rows_out.write_rows, result)
-
-    try:
-        next_strip = reading.submit(read, 0)
-        for i in range(len(rows)):
-            strip = next_strip.result()
-            if i + 1 < len(rows):
-                next_strip = reading.submit(read, i + 1)
-            strip.pending = len(strip.todo)
-            bar.update(len(cols) - len(strip.todo))
-            acc.extend(strip.row + window)
-            strips.append(strip)
-            queue.extend((strip, c) for c in strip.todo)
-            while len(queue) >= batch_size:
-                run_batch(queue[:batch_size])
-                del queue[:batch_size]
-                flush()
-            flush()
-        if queue:
-            run_batch(queue)
-        flush()
-        if pending_write is not None:
-            pending_write.result()
-    finally:  # on an error too: no thread may touch a dataset once this returns
-        reading.shutdown(cancel_futures=True)
-        writing.shutdown(cancel_futures=True)
-    bar.close()
-
-
-class _RowWriter:
-    """Writes an output's rows top to bottom, in whole rows of its blocks (so each compressed
-    block is encoded once); rows short of a block boundary wait for the next call."""
-
-    def __init__(self, writer, height):
-        self.writer, self.height, self.top = writer, height, 0
-        self.rows = None  # (bands, h, width) rows from ``top`` not yet written
-
-    def write_rows(self, result):
-        """Add the next (bands, h, width) rows of the output."""
-        rows = result if self.rows is None or not self.rows.shape[1] else np.concatenate(
-            [self.rows, result], axis=1)
-        bottom = self.top + rows.shape[1]
-        block = self.writer.block_rows
-        cut = bottom if bottom == self.height else bottom // block * block
-        if cut > self.top:
-            self.writer.write(rows[:, :cut - self.top], self.top, 0)
-        self.rows, self.top = rows[:, cut - self.top:].copy(), cut  # frees the rows written
-
-
-class _Strip:
-    """One row of windows: rows ``row .. row + window`` of the inputs; ``row .. end`` final."""
-
-    def __init__(self, row, end, rgb, ids, changed):
-        self.row, self.end, self.rgb, self.ids, self.changed = row, end, rgb, ids, changed
-        self.todo = []  # offsets of the columns of windows to run (touching a change)
-        self.pending = 0  # windows of this strip not yet blended
