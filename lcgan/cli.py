@@ -19,7 +19,7 @@ import os
 import sys
 
 from lcgan.data.tasks import TASKS
-from lcgan.errors import LcganError
+from lcgan.errors import report_user_errors
 
 
 # ----------------------------------------------------------------------------- train
@@ -34,8 +34,24 @@ def add_data_arguments(parser, *, image_size=True):
     where.add_argument("--tfds-dir", help="folder written by lcgan pack (its --out) or "
                        "lcgan.data.build_tfds; the dataset version inside it is found")
     data.add_argument("--legend", help="legend JSON (for --geotiff, or to override --data-dir's)")
+    data.add_argument("--scaling", nargs="+", metavar="KIND",
+                      help="--geotiff rasters that are not uint8 (16-bit, float reflectance): "
+                           "'factor F' (x * F, clipped to 0..255) or 'percentile LO HI' (a per-band "
+                           "stretch), e.g. --scaling percentile 2 98")
     add_dataset_arguments(data, "--data-dir")
     return data
+
+
+def _scaling(values):
+    """``--scaling`` words -> the ``scaling`` tuple of GeoTiffSource (None when not given)."""
+    if not values:
+        return None
+    kind, *numbers = values
+    try:
+        return (kind, *map(float, numbers))
+    except ValueError:
+        raise ValueError(f"`--scaling` takes 'factor F' or 'percentile LO HI' with numbers. "
+                         f"Received: {' '.join(values)}") from None
 
 
 def add_dataset_arguments(group, flag):
@@ -55,7 +71,7 @@ def source_from_args(args):
 
     return resolve_source(args.data_dir, geotiff=args.geotiff, tfds_dir=args.tfds_dir,
                           legend=args.legend, tile_size=getattr(args, "image_size", None),
-                          dataset=args.dataset, split=args.split)
+                          dataset=args.dataset, split=args.split, scaling=_scaling(args.scaling))
 
 
 _TRAIN_HELP = {
@@ -114,6 +130,10 @@ def add_train_arguments(parser, task):
     out.add_argument("--out", default=os.path.join("runs", task), help=f"output folder (runs/{task})")
     out.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                      help="continue from the checkpoint in OUT/checkpoints (default on)")
+    out.add_argument("--overwrite", action="store_true",
+                     help="a new run may replace the run in OUT (once the new one has finished)")
+    out.add_argument("--save-every", type=int, default=0, metavar="STEPS",
+                     help="also checkpoint every STEPS steps (default 0: at epoch ends only)")
     return parser
 
 
@@ -140,7 +160,8 @@ def _train(args):
     from lcgan.training.recipes import describe_outputs, train
 
     run = train(source=source_from_args(args), config=config_from_args(args), out=args.out,
-                resume=args.resume, task=args.task)
+                resume=args.resume, overwrite=args.overwrite, save_every=args.save_every,
+                task=args.task)
     print(describe_outputs(run))
     print(f"lcgan train: finished; outputs in {run.out}")
 
@@ -161,9 +182,13 @@ def _export_arguments(parser, argv):
 def _export(args):
     from lcgan.data.legend import Legend, sample_legend
     from lcgan.scenes.export import export_generator, load_keras_generator
+    from lcgan.scenes.provenance import check_task, keras_record
 
     legend = sample_legend() if args.legend is None else Legend.from_json(args.legend)
-    path = export_generator(load_keras_generator(args.generator), args.out, legend=legend,
+    generator = load_keras_generator(args.generator)
+    check_task(args.task, takes_mask="mask" in [t.name for t in generator.inputs],
+               record=keras_record(args.generator), where=args.generator)
+    path = export_generator(generator, args.out, legend=legend,
                             task=args.task, image_size=args.image_size, overwrite=args.overwrite,
                             keras_file=not args.no_keras_file)
     print(f"lcgan export: wrote {path}")
@@ -222,8 +247,10 @@ def _sample(args):
     import numpy as np
     from PIL import Image
 
-    from lcgan.training.callbacks import sample_grid
     from lcgan.data import SyntheticSource, make_dataset, resolve_source
+    from lcgan.data.checks import check_tile_sizes, reading
+    from lcgan.outputs import check_folder
+    from lcgan.training.callbacks import sample_grid
 
     if args.synthetic:
         if args.dataset:
@@ -233,11 +260,14 @@ def _sample(args):
     else:
         source = resolve_source(args.data, legend=args.legend, tile_size=args.image_size,
                                 dataset=args.dataset, split=args.split)
+    check_tile_sizes(source, args.image_size)
     dataset = make_dataset(source, task=args.task, image_size=args.image_size,
                            batch_size=args.batch_size, seed=args.seed)
-    os.makedirs(args.out, exist_ok=True)
-    for index, batch in enumerate(dataset.take(args.batches)):
-        batch = {name: value.numpy() for name, value in batch.items()}
+    check_folder(args.out, "--out")
+    with reading(source):
+        batches = [{name: value.numpy() for name, value in batch.items()}
+                   for batch in dataset.take(args.batches)]
+    for index, batch in enumerate(batches):
         mask = np.repeat(batch["mask"], 3, axis=-1) * 2.0 - 1.0  # shown in the "generated" column
         path = os.path.join(args.out, f"samples_{index}.png")
         Image.fromarray(sample_grid(batch, mask, source.legend)).save(path)
@@ -282,7 +312,9 @@ def evaluate_from_args(args):
     """Run :func:`lcgan.evaluation.evaluator` with parsed :func:`add_evaluate_arguments` flags."""
     from lcgan.data import resolve_source
     from lcgan.evaluation.evaluator import evaluate
+    from lcgan.outputs import check_folder
 
+    check_folder(args.out, "--out")
     names = ("square_size",) if args.task == "mixlc" else ("num_patches", "patch_size")
     options = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     source = resolve_source(args.data, legend=args.legend, tile_size=args.image_size,
@@ -358,14 +390,12 @@ def main(argv=None) -> int:
         return 2
     name, rest = argv[0], argv[1:]
     summary, add_arguments, run = COMMANDS[name]
-    prog = f"lcgan {name}"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        parser = argparse.ArgumentParser(prog=prog, description=summary, conflict_handler="resolve")
+    parser = argparse.ArgumentParser(prog=f"lcgan {name}", description=summary,
+                                     conflict_handler="resolve")
+
+    def command():
         add_arguments(parser, rest)
         run(parser.parse_args(rest))
-    except (LcganError, ValueError, FileExistsError, FileNotFoundError) as err:
-        message = " ".join(str(err).split()) or type(err).__name__
-        print(f"{prog}: error: {message}", file=sys.stderr)
-        return 2
-    return 0
+
+    return report_user_errors(parser.prog, command)

@@ -176,8 +176,9 @@ class GeoTiffSource(TileSource):
         dtypes = {profile[0]["dtype"] for profile in self._profiles}
         if scaling is None:
             if dtypes != {"uint8"}:
-                raise ValueError(f"The rgb rasters of {self.pairs} hold {sorted(dtypes)}; give "
-                                 f"`scaling`, e.g. ('percentile', 2, 98) or ('factor', 0.0255).")
+                raise ValueError(f"The rgb rasters of {self.pairs} hold {sorted(dtypes)}, not "
+                                 f"uint8; give `scaling`, e.g. ('percentile', 2, 98) or "
+                                 f"('factor', 0.0255) (lcgan train: --scaling percentile 2 98).")
             return None
         kind, *params = scaling
         if kind == "factor" and len(params) == 1:

@@ -63,6 +63,9 @@ class Legend:
         for color in colors:
             if len(color) != 3 or not all(0 <= c <= 255 for c in color):
                 raise ValueError(f"Each colour must be (r, g, b) in 0..255. Received {color}.")
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"Class names must be distinct. Received {twice} more than once.")
         if len(set(colors)) != len(colors):
             raise ValueError(f"Class colours must be distinct. Received {colors}.")
         if len(set(values)) != len(values):
@@ -144,6 +147,10 @@ class Legend:
             raise LegendError(f"{source}: not a valid legend ({err!r}). Expected "
                               '{"classes": [{"id": 0, "name": ..., "color": [r, g, b]}, ...]}.'
                               ) from err
+        except LegendError:
+            raise
+        except ValueError as err:  # duplicate names or colours, bad values: name the file
+            raise LegendError(f"{source}: {err}") from err
 
     @classmethod
     def from_json(cls, path) -> "Legend":

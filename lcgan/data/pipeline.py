@@ -20,11 +20,13 @@ import random
 import tensorflow as tf
 
 from lcgan.data.samples import sample_builder
+from lcgan.errors import plain_traced_errors
 from lcgan.images import to_unit
 
 
 def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=None, augment=True,
-                 shuffle_buffer=64, repeat=True, build=True, cache=False, **task_options) -> tf.data.Dataset:
+                 shuffle_buffer=64, repeat=True, build=True, cache=False, start=0,
+                 **task_options) -> tf.data.Dataset:
     """Build the training pipeline of ``task`` from a tile source.
 
     Args:
@@ -46,6 +48,10 @@ def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=No
             ``sample_builder(task, num_classes=..., **task_options)``.
         cache: keep the decoded tiles in memory after the first pass (for small sources such
             as the bundled sample, about 3.5 MB per 800 x 650 tile; decoding is the slowest stage).
+        start: the stream begins at its batch ``start`` (the same batches that ``start=0``
+            gives from there on), so that a resumed run continues an uninterrupted one's data.
+            The tiles of the skipped batches are read (from the cache when ``cache``), not
+            cropped or built.
         **task_options: options of ``task`` (validated even when ``build`` is False).
 
     Returns:
@@ -54,8 +60,8 @@ def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=No
         :func:`~lcgan.data.samples.build_samples`) or raw batches.
 
     Raises:
-        ValueError: bad ``task``, task option, ``image_size``, ``batch_size`` or ``seed``, or a
-            square/patch larger than ``image_size``.
+        ValueError: bad ``task``, task option, ``image_size``, ``batch_size``, ``seed`` or
+            ``start``, or a square/patch larger than ``image_size`` (raised here, not in tf.data).
         tf.errors.InvalidArgumentError: while iterating, when a tile is smaller than
             ``image_size`` (the message names ``image_size`` and gives the tile's size).
     """
@@ -63,7 +69,7 @@ def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=No
         num_classes = source.legend.num_classes
     builder = sample_builder(task, num_classes=num_classes, **task_options)
     for name, value, least in (("image_size", image_size, 1), ("batch_size", batch_size, 1),
-                               ("shuffle_buffer", shuffle_buffer, 1)):
+                               ("shuffle_buffer", shuffle_buffer, 1), ("start", start, 0)):
         if not isinstance(value, int) or value < least:
             raise ValueError(f"`{name}` must be an int >= {least}. Received: {value!r}")
     if task == "mixlc" and batch_size < 2:
@@ -87,14 +93,15 @@ def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=No
         dataset = dataset.cache()
     if repeat:
         dataset = dataset.repeat()
-    dataset = dataset.shuffle(shuffle_buffer, seed=seed).enumerate()
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed).enumerate().skip(start * batch_size)
     dataset = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size, drop_remainder=True)
-    if build:
-        dataset = dataset.enumerate().map(build_batch, num_parallel_calls=tf.data.AUTOTUNE)
-    else:  # trace once so that options that depend on the crop size are checked now
-        tf.function(builder).get_concrete_function(dataset.element_spec,
-                                                   tf.TensorSpec([2], tf.int64))
+    with plain_traced_errors():  # a bad option is found while tracing: raise its own message
+        if build:
+            dataset = dataset.enumerate(start).map(build_batch, num_parallel_calls=tf.data.AUTOTUNE)
+        else:  # trace once so that options that depend on the crop size are checked now
+            tf.function(builder).get_concrete_function(dataset.element_spec,
+                                                       tf.TensorSpec([2], tf.int64))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

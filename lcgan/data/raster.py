@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 
 import affine
@@ -23,6 +22,7 @@ import rasterio
 from rasterio.windows import Window
 
 from lcgan.errors import DataError, RasterMismatchError
+from lcgan.outputs import atomic_file
 
 _PROFILE_KEYS = ("crs", "transform", "width", "height", "count", "dtype", "nodata")
 DEFAULT_CACHE_MB = 32
@@ -205,9 +205,10 @@ def _describe(value) -> str:
 class RasterWriter:
     """Write a GeoTIFF atomically, window by window (a context manager).
 
-    The file is built as a hidden temporary file in the folder of ``path`` and renamed onto
-    ``path`` only when the ``with`` block exits without an exception; otherwise the temporary
-    file is deleted and ``path`` is left untouched.
+    The file is built as a hidden temporary file in the folder of ``path`` (see
+    :mod:`lcgan.outputs`; umask modes) and renamed onto ``path`` only when the ``with`` block
+    exits without an exception; otherwise the temporary file is deleted and ``path`` is left
+    untouched.
 
     Args:
         path: target GeoTIFF.
@@ -246,14 +247,12 @@ class RasterWriter:
         if self.profile["width"] >= 256 and self.profile["height"] >= 256:
             options.update(tiled=True, blockxsize=256, blockysize=256)
         options.update(self.profile)
-        folder = os.path.dirname(os.path.abspath(self.path))
-        fd, self._tmp = tempfile.mkstemp(suffix=".tif", prefix=f".{os.path.basename(self.path)}.",
-                                         dir=folder)
-        os.close(fd)
+        self._atomic = atomic_file(self.path, suffix=".tif")
+        self._tmp = self._atomic.__enter__()
         try:
             self._dataset = rasterio.open(self._tmp, "w", **options)
         except (rasterio.errors.RasterioError, OSError, TypeError) as err:
-            os.remove(self._tmp)
+            self._atomic.__exit__(type(err), err, err.__traceback__)
             raise DataError(f"Cannot create raster {self.path}: {err}") from err
         _CACHE_LIMIT.acquire(self._cache_mb)
         return self
@@ -286,15 +285,16 @@ class RasterWriter:
         self._dataset.write(array.astype(p["dtype"], copy=False),
                             window=Window(col_off, row_off, w, h))
 
-    def __exit__(self, exc_type, *exc):
+    def __exit__(self, exc_type, exc, traceback):
         try:
-            self._dataset.close()
-        finally:
-            _CACHE_LIMIT.release(self._cache_mb)
-        if exc_type is None:
-            os.replace(self._tmp, self.path)
-        else:
-            os.remove(self._tmp)
+            try:
+                self._dataset.close()
+            finally:
+                _CACHE_LIMIT.release(self._cache_mb)
+        except BaseException as err:  # e.g. a full disk while flushing: the file is not kept
+            self._atomic.__exit__(type(err), err, err.__traceback__)
+            raise
+        self._atomic.__exit__(exc_type, exc, traceback)
 
 
 def nodata_mask(bands: np.ndarray, nodata) -> np.ndarray:

@@ -8,7 +8,7 @@ from lcgan.data.legend import Legend
 
 
 def resolve_source(data_dir=None, *, geotiff=None, tfds_dir=None, legend=None, tile_size=None,
-                   dataset=None, split=None):
+                   dataset=None, split=None, scaling=None):
     """The tile source named by exactly one of ``data_dir``, ``geotiff``, ``tfds_dir`` (or none).
 
     Args:
@@ -22,13 +22,16 @@ def resolve_source(data_dir=None, *, geotiff=None, tfds_dir=None, legend=None, t
         dataset: a preset name (:func:`lcgan.data.preset_names`): read ``data_dir`` as that
             dataset, as published, with its own legend (see :mod:`lcgan.data.presets`).
         split: the preset's split (default: its first labelled one, e.g. ``"train"``).
+        scaling: how ``geotiff`` rasters that are not uint8 become uint8 (see
+            :class:`~lcgan.data.GeoTiffSource`), e.g. ``("percentile", 2, 98)``.
 
     Returns:
         A :class:`~lcgan.data.TileSource`; with no location, the bundled Dubai sample.
 
     Raises:
-        ValueError: more than one location, ``geotiff`` without a ``legend``, or ``dataset``
-            without ``data_dir``, with a ``legend``, or ``split`` without ``dataset``.
+        ValueError: more than one location, ``geotiff`` without a ``legend``, ``scaling``
+            without ``geotiff``, or ``dataset`` without ``data_dir``, with a ``legend``, or
+            ``split`` without ``dataset``.
 
     Example:
         >>> source = resolve_source("my_tiles")            # FolderSource
@@ -43,6 +46,8 @@ def resolve_source(data_dir=None, *, geotiff=None, tfds_dir=None, legend=None, t
                                       ("tfds_dir", tfds_dir)) if value]
     if len(given) > 1:
         raise ValueError(f"Give one tile location, not {' and '.join(given)}.")
+    if scaling is not None and not geotiff:
+        raise ValueError(f"`scaling` applies to `geotiff` rasters only. Received: {scaling!r}")
     if dataset or split:
         return _preset(data_dir, dataset, split, given, legend, tile_size)
     if isinstance(legend, (str, os.PathLike)):
@@ -54,7 +59,7 @@ def resolve_source(data_dir=None, *, geotiff=None, tfds_dir=None, legend=None, t
             raise ValueError("`geotiff` pairs need a `legend` (a legend JSON mapping raster values "
                              "to classes).")
         return GeoTiffSource([tuple(pair) for pair in geotiff], legend=legend,
-                             tile_size=tile_size or 256)
+                             tile_size=tile_size or 256, scaling=scaling)
     if tfds_dir:
         return TfdsSource(tfds_dir)
     return sample_source()

@@ -162,9 +162,10 @@ def evaluate(generator, source=None, *, task="mixlc", image_size=64, batch_size=
         DataError: a tile file is unreadable or holds classes not in the legend (naming it).
     """
     from lcgan.data import make_dataset, resolve_source
-    from lcgan.data.checks import reading
+    from lcgan.data.checks import check_tile_sizes, reading
 
     source = resolve_source() if source is None else source
+    check_tile_sizes(source, image_size)
     num_classes = source.legend.num_classes
     methods = _methods(generator, source if train_tiles is None else train_tiles, num_classes,
                        task)

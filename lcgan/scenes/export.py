@@ -34,13 +34,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
+import zipfile
 
 import numpy as np
 
 from lcgan.data.tasks import TASKS
 from lcgan.errors import ExportError
 from lcgan.images import shown_generator
+from lcgan.outputs import check_folder, clean_stale, make_temp_dir, replace_dir
+from lcgan.scenes.provenance import check_task, keras_record, probe, save_keras_generator
 
 METADATA_FILE = "lcgan_export.json"
 KERAS_FILE = "generator.keras"
@@ -84,6 +86,8 @@ def export_generator(generator_or_gan, path, *, legend, task: str, image_size,
 
     The directory is built beside ``path`` under a temporary name and renamed onto ``path`` only
     when complete; with ``overwrite`` the old export is replaced after the new one is complete.
+    Temporaries that interrupted exports to ``path`` left are removed first. The generator is run
+    once at ``image_size`` before anything is written, so the recorded size is one it can run at.
 
     Args:
         generator_or_gan: a Keras generator with named inputs ``rgb``, ``landcover`` (one-hot,
@@ -92,7 +96,7 @@ def export_generator(generator_or_gan, path, *, legend, task: str, image_size,
         path: export directory to create.
         legend: the :class:`~lcgan.data.legend.Legend` of the training data (K classes).
         task: ``"mixlc"`` or ``"inpaint"`` (tells scene editing how to prepare the rgb input).
-        image_size: training size, int or (height, width) (recorded in the metadata).
+        image_size: training size, int or (height, width) (checked by a probe run, recorded).
         overwrite: replace an existing export at ``path``.
         keras_file: also write ``generator.keras`` (duplicates the weights, see module doc).
 
@@ -101,8 +105,8 @@ def export_generator(generator_or_gan, path, *, legend, task: str, image_size,
 
     Raises:
         ExportError: ``path`` exists and ``overwrite`` is False, or it is not a directory.
-        ValueError: bad ``task``/``image_size``, or the legend's class count differs from the
-            generator's landcover channels.
+        ValueError: bad ``task``/``image_size``, a size the generator cannot run at, or the
+            legend's class count differs from the generator's landcover channels.
     """
     import keras
     import tensorflow as tf
@@ -130,14 +134,17 @@ def export_generator(generator_or_gan, path, *, legend, task: str, image_size,
         spatial = (None, None)
     except (ValueError, TypeError):
         module, serving = _serving_module(generator, num_classes, takes_mask, spatial)
+    probe(lambda **inputs: serving(**inputs)["rgb"], *size, takes_mask=takes_mask,
+          argument="image_size")
 
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+    check_folder(os.path.dirname(path), "the folder of the export")
+    clean_stale(path)
+    tmp = make_temp_dir(path)
     try:
         tf.saved_model.save(module, tmp, signatures={SIGNATURE: serving})
         if keras_file:
-            generator.save(os.path.join(tmp, KERAS_FILE))
+            save_keras_generator(generator, os.path.join(tmp, KERAS_FILE), task=task,
+                                 image_size=size, legend=legend)
         metadata = {
             "format": "lcgan-generator", "format_version": FORMAT_VERSION,
             "lcgan_version": lcgan.__version__, "tensorflow_version": tf.__version__,
@@ -151,7 +158,8 @@ def export_generator(generator_or_gan, path, *, legend, task: str, image_size,
         }
         with open(os.path.join(tmp, METADATA_FILE), "w", encoding="utf-8") as f:
             json.dump(metadata, f, indent=2)
-        _replace_dir(tmp, path, overwrite)
+        _check_target(path, overwrite)
+        replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -164,23 +172,6 @@ def _check_target(path: str, overwrite: bool) -> None:
                           f"(--overwrite) to replace it.")
     if os.path.exists(path) and not os.path.isdir(path):
         raise ExportError(f"Export path {path} exists and is not a directory.")
-
-
-def _replace_dir(tmp: str, path: str, overwrite: bool) -> None:
-    """Rename the complete ``tmp`` onto ``path``; an old export is removed only afterwards."""
-    _check_target(path, overwrite)
-    if not os.path.exists(path):
-        os.rename(tmp, path)
-        return
-    old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-", dir=os.path.dirname(path))
-    os.rmdir(old)
-    os.rename(path, old)
-    try:
-        os.rename(tmp, path)
-    except OSError:
-        os.rename(old, path)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_metadata(path) -> dict:
@@ -224,8 +215,11 @@ class LoadedGenerator:
         try:
             self._saved = tf.saved_model.load(self.path)
             self._serve = self._saved.signatures[self.metadata["signature"]]
-        except (OSError, ValueError, KeyError, tf.errors.OpError) as err:
-            raise ExportError(f"Cannot load the SavedModel in {self.path}: {err}") from err
+        except Exception as err:  # noqa: BLE001 -- a damaged export fails in many ways (IndexError...)
+            text = err.message if isinstance(err, tf.errors.OpError) else str(err)
+            raise ExportError(f"Cannot load the SavedModel in {self.path} (damaged or incomplete "
+                              f"export?): {type(err).__name__}: {' '.join(text.split())[:300]}"
+                              ) from err
 
     @property
     def takes_mask(self) -> bool:
@@ -280,31 +274,47 @@ def load_keras_generator(path):
 
     import lcgan.models.blocks  # noqa: F401  (registers lcgan's custom layers for loading)
 
+    if not zipfile.is_zipfile(path):
+        raise ExportError(f"Cannot load the generator {path}: not a complete .keras file (a "
+                          "truncated or damaged file, or another format).")
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as err:  # zip/h5/JSON errors of a damaged file: one message for all
-        raise ExportError(f"Cannot load the generator {path}: {type(err).__name__}: {err}") from err
+        raise ExportError(f"Cannot load the generator {path} (damaged file?): "
+                          f"{type(err).__name__}: {' '.join(str(err).split())[:300]}") from err
 
 
-def load_any_generator(generator):
+def load_any_generator(generator, *, task=None):
     """A callable ``batch -> (B, H, W, 3) numpy`` in [-1, 1] for any form of trained generator.
 
     Args:
         generator: an export directory (:func:`export_generator`), a ``.keras`` file, a Keras
             generator model, a ``LandcoverGAN`` (its EMA generator when it keeps one), or a
             callable already taking a batch dict.
+        task: the task it is used for; an export or ``.keras`` file trained for another one is
+            refused (:func:`~lcgan.scenes.provenance.check_task`).
 
     The callable reads the batch keys it needs: ``rgb``, ``landcover`` (class ids) or
     ``landcover_onehot``, and ``mask`` for generators that take one.
+
+    Raises:
+        ExportError: a missing or damaged export or file.
+        ValueError: ``generator`` is a file or export trained for another ``task``.
     """
     from lcgan.models.blocks import select_inputs
 
     if isinstance(generator, (str, os.PathLike)):
         if os.path.isdir(generator):
             loaded = load_generator(generator)
+            if task is not None:
+                check_task(task, takes_mask=loaded.takes_mask, record=loaded.metadata,
+                           where=generator)
             return lambda batch: loaded(rgb=batch["rgb"], landcover=batch["landcover"],
                                         mask=batch["mask"] if loaded.takes_mask else None)
-        generator = load_keras_generator(generator)
+        path, generator = generator, load_keras_generator(generator)
+        if task is not None:
+            check_task(task, takes_mask="mask" in [t.name for t in generator.inputs],
+                       record=keras_record(path), where=path)
     model = shown_generator(generator)
     if not hasattr(model, "inputs"):
         return model  # already a batch callable

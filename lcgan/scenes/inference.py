@@ -28,6 +28,8 @@ import numpy as np
 from lcgan.data import raster
 from lcgan.data.tasks import BLANKED_TASKS
 from lcgan.errors import DataError, LegendError
+from lcgan.outputs import check_output_file
+from lcgan.scenes.provenance import probe
 from lcgan.scenes.strip_runner import run_strips
 from lcgan.scenes.windows import grow_mask, id_dtype
 
@@ -149,13 +151,16 @@ def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
         LegendError: the legend's class count differs from the model's, or landcover values are
             not in the legend.
         FileExistsError: ``out_path`` exists and ``overwrite`` is False.
-        ValueError: bad window/overlap/batch/grow arguments, or a window size the model rejects.
+        OutputError: ``out_path`` is a folder, or its folder cannot be written (checked first).
+        ValueError: bad window/overlap/batch/grow arguments, or a window size the model cannot
+            run at (found by one probe run before the scene is read).
     """
     from tqdm.auto import tqdm
 
     from lcgan.data.legend import Legend
 
     _check_arguments(window, overlap, batch_size, grow, mask_path, original_landcover_path)
+    check_output_file(out_path, overwrite=overwrite, what="output GeoTIFF")
     scene = _Scene(rgb_path, landcover_path, mask_path or original_landcover_path,
                    mask_path is not None)
     try:
@@ -170,6 +175,7 @@ def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
         if fixed and fixed != [window] * len(fixed):
             raise ValueError(f"`window` must be {fixed[0]} for this model (fixed input size). "
                              f"Received {window}.")
+        probe(model, window, window, takes_mask=meta["takes_mask"], argument="window")
         with output as writer:
             run_strips(model, scene, writer, legend, window=window, overlap=overlap,
                        batch_size=batch_size, grow=grow, blank=meta["task"] in BLANKED_TASKS,

@@ -1,15 +1,18 @@
-"""Callbacks for LandcoverGAN training: sample grids, NaN guard, checkpoint and resume.
+"""Callbacks for LandcoverGAN training: sample grids, history CSV, NaN guard, checkpoints.
 
 Scalar losses go to TensorBoard through the stock ``keras.callbacks.TensorBoard``; the Keras
-progress bar is left as it is.
+progress bar is left as it is. Files are written whole or not at all (:mod:`lcgan.outputs`), and
+listed before :class:`~lcgan.training.checkpoints.TrainingCheckpoint` they are written before the
+epoch's checkpoint, so a run folder agrees with its newest checkpoint after a kill.
 
 Example:
-    >>> callbacks = [TrainingCheckpoint("runs/mixlc/checkpoints"), NaNGuard(),
-    ...              SampleGrid(preview_batch, legend, "runs/mixlc", log_dir="runs/mixlc/logs")]
+    >>> callbacks = [SampleGrid(preview_batch, legend, "runs/mixlc", log_dir="runs/mixlc/logs"),
+    ...              HistoryCSV("runs/mixlc/history.csv"),
+    ...              TrainingCheckpoint("runs/mixlc/checkpoints"), NaNGuard("runs/mixlc/checkpoints")]
     >>> gan.fit(dataset, epochs=10, steps_per_epoch=50, callbacks=callbacks)
 """
 
-import math
+import csv
 import os
 
 import keras
@@ -17,25 +20,22 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from lcgan.models.blocks import select_inputs
-from lcgan.training import compat
 from lcgan.images import shown_generator, to_uint8
-
-
-def nonfinite_logs(logs):
-    """Names of the entries of a Keras ``logs`` dict that are NaN or infinite."""
-    return sorted(name for name, value in (logs or {}).items()
-                  if not math.isfinite(float(np.asarray(value))))
+from lcgan.models.blocks import select_inputs
+from lcgan.outputs import atomic_file
+from lcgan.training.checkpoints import (  # noqa: F401  (TrainingCheckpoint, saved_epoch: this set)
+    TrainingCheckpoint, newest_intact, nonfinite_logs, saved_epoch)
 
 
 class NaNGuard(keras.callbacks.Callback):
     """Stop training at the first NaN or Inf metric, with a message saying what to do.
 
-    Raises ``FloatingPointError`` from inside ``fit``, so no later epoch end (and so no
-    checkpoint of the broken weights) happens: the last good checkpoint stays intact.
+    Raises ``FloatingPointError`` from inside ``fit``, so no later save of the broken weights
+    happens. The message says whether ``checkpoint_dir`` holds a checkpoint to continue from,
+    and which, as it is at that moment.
 
     Args:
-        checkpoint_dir: where the last good checkpoint is, named in the message (optional).
+        checkpoint_dir: the run's checkpoint folder (optional).
     """
 
     def __init__(self, checkpoint_dir=None):
@@ -51,74 +51,58 @@ class NaNGuard(keras.callbacks.Callback):
         if not bad:
             return
         values = ", ".join(f"{name}={float(np.asarray(logs[name]))}" for name in bad)
-        where = (f"The last good checkpoint in {self.checkpoint_dir} is intact; run the same "
-                 "command again to resume from it" if self.checkpoint_dir else "No checkpoint")
+        prefix, position, _ = (newest_intact(self.checkpoint_dir, quiet=True)
+                               if self.checkpoint_dir else (None, None, None))
+        if prefix is None:
+            where = ("No checkpoint was saved yet, so a new run starts from the beginning"
+                     if self.checkpoint_dir else "No checkpoint is kept by this fit")
+        else:
+            where = (f"The checkpoint {prefix} (epoch {position['epoch']} done, step "
+                     f"{position['step']}) is intact: the same command continues from it, with "
+                     "any new learning rate or loss weight applied")
+        step = int(self.model.optimizer.iterations.numpy())
         raise FloatingPointError(
-            f"Training stopped: non-finite loss at epoch {self._epoch + 1}, batch {batch + 1} "
-            f"({values}). {where}. Lower the learning rates or the loss weights, or train "
-            "without mixed precision.")
+            f"Training stopped: non-finite loss at epoch {self._epoch + 1}, step {step} "
+            f"({values}). {where}. Lower the learning rate (--learning-rate) or the loss "
+            "weights, or train without mixed precision.")
 
 
-def saved_epoch(directory):
-    """Number of finished epochs in the latest :class:`TrainingCheckpoint` of ``directory`` (0: none)."""
-    latest = tf.train.latest_checkpoint(os.fspath(directory))
-    return 0 if latest is None else int(latest.rsplit("-", 1)[1])
+class HistoryCSV(keras.callbacks.Callback):
+    """One row of epoch logs per epoch in a CSV file (``epoch`` counted from 0, as CSVLogger).
 
-
-class TrainingCheckpoint(keras.callbacks.Callback):
-    """Save the whole training state each epoch and resume from it at the start of ``fit``.
-
-    Saved: generator, discriminator, EMA generator, both optimizers (with their step counters),
-    the step's random seed states and the number of finished epochs. Writes go through
-    ``tf.train.CheckpointManager``, whose index file is replaced atomically after the data files
-    are complete, so a run killed while saving resumes from the previous checkpoint. A run
-    restarted with the same ``fit`` call continues at the epoch after the last save (steps since
-    then are repeated). Epochs whose logs are not finite are not saved.
+    The file is rewritten whole at each epoch end. When ``fit`` starts (or continues) at epoch
+    ``e``, rows of epoch ``e`` and later, written by a run killed before its checkpoint, are
+    dropped, so every row belongs to the checkpointed run.
 
     Args:
-        directory: checkpoint folder (created).
-        max_to_keep: number of checkpoints kept.
-        resume: restore the latest checkpoint in ``directory`` when training begins.
+        path: the CSV file.
     """
 
-    def __init__(self, directory, *, max_to_keep=2, resume=True):
+    def __init__(self, path):
         super().__init__()
-        self.directory = os.fspath(directory)
-        self.max_to_keep = max_to_keep
-        self.resume = resume
-        self.restored_epoch = None
-        self._manager = None
+        self.path = os.fspath(path)
+        self.rows = None
 
-    def _checkpoint(self):
-        gan = self.model
-        parts = dict(generator=gan.generator, discriminator=gan.discriminator,
-                     g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
-                     train_seeds=gan.seed_generator.state.value,
-                     eval_seeds=gan.eval_seed_generator.state.value,
-                     epoch=tf.Variable(0, dtype=tf.int64, trainable=False))
-        if gan.ema_generator is not None:
-            parts["ema_generator"] = gan.ema_generator
-        return tf.train.Checkpoint(**parts)
-
-    def on_train_begin(self, logs=None):
-        self._ckpt = self._checkpoint()
-        self._manager = tf.train.CheckpointManager(self._ckpt, self.directory,
-                                                   max_to_keep=self.max_to_keep)
-        if self.resume and self._manager.latest_checkpoint:
-            self._ckpt.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
-            self.restored_epoch = int(self._ckpt.epoch.numpy())
-            compat.set_initial_epoch(self.model, self.restored_epoch)
-            print(f"lcgan: resumed from {self._manager.latest_checkpoint} "
-                  f"(epoch {self.restored_epoch} done, "
-                  f"step {int(self.model.g_optimizer.iterations.numpy())})")
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.rows is None:
+            self.rows = []
+            if os.path.exists(self.path):
+                with open(self.path, newline="") as f:
+                    self.rows = [row for row in csv.DictReader(f) if int(row["epoch"]) < epoch]
 
     def on_epoch_end(self, epoch, logs=None):
-        bad = nonfinite_logs(logs)
-        if bad:
-            print(f"lcgan: not saving epoch {epoch + 1}: non-finite {bad}")
-            return
-        self._ckpt.epoch.assign(epoch + 1)
-        self._manager.save(checkpoint_number=epoch + 1)
+        self.rows = [row for row in self.rows if int(row["epoch"]) < epoch]
+        self.rows.append({"epoch": str(epoch), **{k: repr(float(np.asarray(v)))
+                                                  for k, v in (logs or {}).items()}})
+        names = ["epoch"] + sorted({name for row in self.rows for name in row} - {"epoch"})
+        with atomic_file(self.path) as tmp:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, names, restval="NA")
+                writer.writeheader()
+                writer.writerows(self.rows)
+
+    def on_train_end(self, logs=None):
+        self.rows = None
 
 
 def sample_grid(batch, generated, legend):
@@ -169,7 +153,8 @@ class SampleGrid(keras.callbacks.Callback):
         grid = sample_grid(self.batch, keras.ops.convert_to_numpy(generated), self.legend)
         os.makedirs(self.out_dir, exist_ok=True)
         path = os.path.join(self.out_dir, f"gen_{epoch + 1}.png")
-        Image.fromarray(grid).save(path)
+        with atomic_file(path, suffix=".png") as tmp:
+            Image.fromarray(grid).save(tmp)
         self.paths.append(path)
         if self._writer is not None:
             with self._writer.as_default():

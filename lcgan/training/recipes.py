@@ -172,16 +172,21 @@ def preview_batch(source, config: TrainConfig, rows: int = 4) -> dict:
     return {name: value[:rows] for name, value in next(iter(batch)).items()}
 
 
-def standard_callbacks(gan, source, config: TrainConfig, out: str, *, resume: bool, done: int):
-    """Checkpoint/resume, NaN guard, sample grids, history CSV and (if installed) TensorBoard."""
+def standard_callbacks(gan, source, config: TrainConfig, out: str, *, resume: bool = True,
+                       save_every: int = 0):
+    """Sample grids, history CSV, checkpoint/resume, NaN guard and (if installed) TensorBoard.
+
+    In this order, so that an epoch's grid and history row are written before its checkpoint.
+    """
     import keras
 
-    from lcgan.training.callbacks import NaNGuard, SampleGrid, TrainingCheckpoint
+    from lcgan.training.callbacks import HistoryCSV, NaNGuard, SampleGrid, TrainingCheckpoint
 
     checkpoints, logs = os.path.join(out, "checkpoints"), os.path.join(out, "logs")
-    callbacks = [TrainingCheckpoint(checkpoints, resume=resume), NaNGuard(checkpoints),
-                 SampleGrid(preview_batch(source, config), source.legend, out, log_dir=logs),
-                 keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=done > 0)]
+    callbacks = [SampleGrid(preview_batch(source, config), source.legend, out, log_dir=logs),
+                 HistoryCSV(os.path.join(out, "history.csv")),
+                 TrainingCheckpoint(checkpoints, save_every=save_every, resume=resume),
+                 NaNGuard(checkpoints)]
     if importlib.util.find_spec("tensorboard"):
         callbacks.append(keras.callbacks.TensorBoard(logs, write_graph=False))
     else:
@@ -189,9 +194,15 @@ def standard_callbacks(gan, source, config: TrainConfig, out: str, *, resume: bo
     return callbacks
 
 
-def train(task: str = "mixlc", source=None, *, out=None, resume: bool = True, callbacks=(),
-          verbose="auto", config: TrainConfig | None = None, **options) -> TrainingRun:
+def train(task: str = "mixlc", source=None, *, out=None, resume: bool = True,
+          overwrite: bool = False, save_every: int = 0, callbacks=(), verbose="auto",
+          config: TrainConfig | None = None, **options) -> TrainingRun:
     """Train the recipe of ``task`` and export its generator.
+
+    The same call again continues the run where it stopped (killed, interrupted, or asked for
+    more ``epochs``) and ends with the very weights an uninterrupted run has. What may change
+    between calls into one folder, and what ``overwrite`` does, is
+    :func:`~lcgan.training.run_folder.open_run_folder`'s.
 
     Args:
         task: ``"mixlc"``, ``"inpaint"`` or ``"cycle"`` (unpaired editing, needs a segmenter:
@@ -201,7 +212,9 @@ def train(task: str = "mixlc", source=None, *, out=None, resume: bool = True, ca
         out: run folder (default ``runs/<task>``). Holds ``config.json``, ``checkpoints/``,
             ``gen_N.png`` sample grids, ``history.csv``, ``logs/`` (TensorBoard),
             ``generator.keras`` and the SavedModel ``export/``.
-        resume: continue from ``out/checkpoints`` when there is one (same call -> same run).
+        resume: continue from the newest intact checkpoint in ``out/checkpoints``.
+        overwrite: a new run may replace the run in ``out``, once the new one has finished.
+        save_every: also checkpoint every that many steps (0: at epoch ends only).
         callbacks: extra Keras callbacks, passed to ``fit`` after the standard ones.
         verbose: ``fit``'s verbosity.
         config: a full :class:`TrainConfig` (then ``task`` and ``options`` must not be given).
@@ -211,44 +224,60 @@ def train(task: str = "mixlc", source=None, *, out=None, resume: bool = True, ca
         A :class:`TrainingRun`.
 
     Raises:
-        ValueError: an unknown option or a bad value (naming it).
+        ValueError: an unknown option or a bad value (naming it), tiles smaller than
+            ``image_size``, or ``epochs=0`` for a new run.
+        RunFolderError: ``out`` holds a run this call would destroy or cannot continue.
+        DataError: a tile file is unreadable or holds classes not in the legend (naming it).
+        OutputError: ``out`` cannot be written or its disk is too full.
         WeightsUnavailableError: the VGG16 weights cannot be had and ``require_vgg``.
-        FloatingPointError: a loss became NaN or Inf (the last good checkpoint is kept).
+        FloatingPointError: a loss became NaN or Inf (checkpoints of good weights are kept).
     """
     import keras
 
-    from lcgan.data import resolve_source
-    from lcgan.images import shown_generator
-    from lcgan.scenes.export import export_generator
-    from lcgan.training.callbacks import saved_epoch
+    from lcgan.data import make_dataset, resolve_source
+    from lcgan.data.checks import check_tile_sizes, reading
+    from lcgan.outputs import check_free_space
+    from lcgan.scenes.export import export_generator, save_keras_generator
+    from lcgan.training.checkpoints import TrainingCheckpoint, fit_from, state_bytes
+    from lcgan.training.run_folder import apply_config, open_run_folder
 
     if config is None:
         config = TrainConfig.for_task(task, **options)
     elif options or task != config.task:
         raise ValueError("Give either `config` or `task` and options, not both.")
-    out = os.path.abspath(out or os.path.join("runs", config.task))
-    os.makedirs(out, exist_ok=True)
-    set_precision(config.mixed_precision)
-    keras.utils.set_random_seed(config.seed)
     source = resolve_source() if source is None else source
-    done = saved_epoch(os.path.join(out, "checkpoints")) if resume else 0
-    from lcgan.data import make_dataset
-
-    dataset = make_dataset(source, task=config.task, image_size=config.image_size,
-                           batch_size=config.batch_size, seed=config.seed + done,
-                           build=not config.samples_in_step, cache=True,
-                           **task_options(config, source.legend))
-    gan = build_gan(config, source.legend.num_classes, legend=source.legend)
-    config.save(os.path.join(out, "config.json"))
-    history = gan.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                      verbose=verbose, callbacks=[
-                          *standard_callbacks(gan, source, config, out, resume=resume, done=done),
-                          *callbacks])
-    shown_generator(gan).save(os.path.join(out, "generator.keras"))
-    export_generator(gan, os.path.join(out, "export"), legend=source.legend, task=config.task,
-                     image_size=config.image_size, overwrite=True)
-    return TrainingRun(gan=gan, out=out, config=config, legend=source.legend,
-                       history=dict(history.history))
+    check_tile_sizes(source, config.image_size)
+    folder = open_run_folder(out or os.path.join("runs", config.task), config, resume=resume,
+                             overwrite=overwrite)
+    try:
+        set_precision(config.mixed_precision)
+        keras.utils.set_random_seed(config.seed)
+        gan = build_gan(config, source.legend.num_classes, legend=source.legend)
+        check_free_space(folder.work, 3 * state_bytes(gan) + 2**23, "the checkpoints and export")
+        with reading(source):
+            standard = standard_callbacks(gan, source, config, folder.work, resume=False,
+                                          save_every=save_every)
+            checkpoint = next(c for c in standard if isinstance(c, TrainingCheckpoint))
+            if folder.resumed:
+                checkpoint.restore(gan)
+                apply_config(gan, config)
+            config.save(folder.path("config.json"))
+            history = fit_from(
+                gan, lambda start: make_dataset(
+                    source, task=config.task, image_size=config.image_size,
+                    batch_size=config.batch_size, seed=config.seed, start=start,
+                    build=not config.samples_in_step, cache=True,
+                    **task_options(config, source.legend)),
+                checkpoint.position, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                callbacks=[*standard, *callbacks], verbose=verbose)
+        info = dict(task=config.task, image_size=config.image_size, legend=source.legend)
+        save_keras_generator(gan, folder.path("generator.keras"), **info)
+        export_generator(gan, folder.path("export"), **info, overwrite=True)
+        folder.finish()
+    finally:
+        folder.close()
+    return TrainingRun(gan=gan, out=folder.out, config=config, legend=source.legend,
+                       history=history)
 
 
 def describe_outputs(run: TrainingRun) -> str:

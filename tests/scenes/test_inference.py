@@ -108,9 +108,11 @@ def test_per_pixel_model_is_seamless(scene, tmp_path):
 def test_inpaint_model_gets_blanked_rgb_and_mask_and_skips_unchanged_windows(scene):
     model = FakeModel(lambda rgb, lc, mask: rgb, task="inpaint", takes_mask=True)
     _edit(model, scene, batch_size=2)
-    windows = sum(len(call["rgb"]) for call in model.calls)
+    probe, *calls = model.calls  # the first call is the probe run at the window size
+    assert probe["rgb"].shape == (1, 32, 32, 3) and not probe["rgb"].any()
+    windows = sum(len(call["rgb"]) for call in calls)
     assert 0 < windows < len(window_offsets(100, 32, 24)) * len(window_offsets(70, 32, 24))
-    for call in model.calls:
+    for call in calls:
         assert call["mask"].shape == call["rgb"].shape[:3] + (1,) and call["mask"].max() == 1
         np.testing.assert_array_equal(call["rgb"][call["mask"][..., 0] == 1], 0.0)
         assert call["landcover"].dtype == np.int32 and call["landcover"].max() < K

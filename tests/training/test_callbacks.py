@@ -63,7 +63,7 @@ def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     with pytest.raises(FloatingPointError, match="non-finite loss at epoch 2.*g_l1=nan.*intact"):
         gan.fit(poisoned, epochs=3, verbose=0,
                 callbacks=[TrainingCheckpoint(directory), NaNGuard(directory)])
-    assert os.path.basename(tf.train.latest_checkpoint(directory)) == "ckpt-1"
+    assert os.path.basename(tf.train.latest_checkpoint(directory)) == "ckpt-2"  # step 2: epoch 1
     restored = tiny_gan("mixlc", seed=5)
     restored.fit(data, epochs=1, verbose=0, callbacks=[TrainingCheckpoint(directory)])  # no-op epoch
     for got, want in zip(all_weights(restored), good):
