@@ -61,7 +61,8 @@ done = saved_epoch(os.path.join(out, "checkpoints")) if args.resume else 0
 source = data.resolve_source(args.data_dir)
 legend = source.legend
 dataset = data.make_dataset(source, task="inpaint", image_size=config.image_size,
-                            batch_size=config.batch_size, seed=config.seed + done, cache=True)
+                            batch_size=config.batch_size, seed=config.seed,
+                            start=done * config.steps_per_epoch, cache=True)
 batch = next(iter(dataset))
 print(f"{float(np.mean(batch['mask'])):.1%} of the pixels of a batch are removed")
 
@@ -94,7 +95,7 @@ gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
 # Checkpoint and resume, NaN guard, sample grids `gen_N.png`, `history.csv` and TensorBoard
 # logs, as for every lcgan run (see `examples/train_mixlc.py`).
 
-callbacks = standard_callbacks(gan, source, config, out, resume=args.resume, done=done)
+callbacks = standard_callbacks(gan, source, config, out, resume=args.resume)
 
 # ## Train
 

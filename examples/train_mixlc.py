@@ -61,13 +61,15 @@ done = saved_epoch(os.path.join(out, "checkpoints")) if args.resume else 0  # ep
 # them and builds the task's samples batch by batch: `rgb` (B, S, S, 3) in [-1, 1] is rgb A,
 # `landcover` (B, S, S) the class ids of the mixed landcover and `landcover_onehot` (B, S, S, K)
 # their one-hot (the models' input), `mask` (B, S, S, 1) the pasted square, `target` the mixed rgb.
-# The decoded tiles are cached in memory; the stream is seeded, so a resumed run sees new batches.
+# The decoded tiles are cached in memory; the stream is seeded, and a resumed run starts it at
+# the first batch after its checkpoint (`start`), so it sees what an uninterrupted run sees.
 
 source = data.resolve_source(args.data_dir)  # a folder of tiles, or the bundled Dubai sample
 legend = source.legend
 print(f"{len(source)} tiles, {legend.num_classes} classes: {', '.join(legend.names)}")
 dataset = data.make_dataset(source, task="mixlc", image_size=config.image_size,
-                            batch_size=config.batch_size, seed=config.seed + done, cache=True)
+                            batch_size=config.batch_size, seed=config.seed,
+                            start=done * config.steps_per_epoch, cache=True)
 batch = next(iter(dataset))
 print({name: tuple(value.shape) for name, value in batch.items()})
 
@@ -109,7 +111,7 @@ gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
 # TensorBoard), `keras.callbacks.CSVLogger` (`history.csv`) and `keras.callbacks.TensorBoard`
 # (`logs/`). Append your own Keras callbacks to the list.
 
-callbacks = standard_callbacks(gan, source, config, out, resume=args.resume, done=done)
+callbacks = standard_callbacks(gan, source, config, out, resume=args.resume)
 
 # ## Train
 
