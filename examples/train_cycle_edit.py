@@ -38,10 +38,12 @@ from lcgan.training.recipes import (TrainingRun, cycle_segmenter, describe_outpu
 
 # ## Setup
 # The run's settings are a `TrainConfig` with the cycle recipe's loss weights: GAN 1, ACGAN 1,
-# segmenter consistency 1 and cycle L1 10. `--transitions` takes a JSON class-transition matrix,
-# e.g. `{"*": {"*": 1, "unlabeled": 0}}`: every change alike, but nothing becomes "unlabeled".
+# segmenter consistency 1, cycle L1 10 and cycle feature matching 1. `--transitions` takes a
+# JSON class-transition matrix, e.g. `{"*": {"*": 1, "unlabeled": 0}}`: every change alike, but
+# nothing becomes "unlabeled".
 
 DEFAULTS = lcgan.TrainConfig.for_task("cycle")
+lcgan.one_line_errors()  # a user error: one line "train_cycle_edit.py: error: ...", status 2
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 for flag in ("--epochs", "--steps-per-epoch", "--image-size", "--width", "--batch-size", "--seed"):
     parser.add_argument(flag, type=int, default=getattr(DEFAULTS, flag[2:].replace("-", "_")))
@@ -84,11 +86,12 @@ print(f"{float(np.mean(batch['mask'])):.1%} of the pixels of a batch are re-rend
 # The dual-branch generator takes the mask as a channel and composites its output with its rgb
 # input outside the mask. It must not blank its input itself: the cycle feeds it the edited pixels.
 # The discriminator is conditioned on the landcover (ACGAN: patch scores and per-pixel class
-# logits). The segmenter is frozen: nothing of it is trained here.
+# logits) and also returns its intermediate activations, for feature matching on the cycle. The
+# segmenter is frozen: nothing of it is trained here.
 
 shape = dict(image_size=config.image_size, num_classes=legend.num_classes, width=config.width)
 generator = models.dual_branch_generator(**shape, use_mask=True, composite=True)
-discriminator = models.acgan_discriminator(**shape)
+discriminator = models.acgan_discriminator(**shape, features=config.feature_matching_weight > 0)
 segmenter = cycle_segmenter(config, legend)
 print(f"generator {generator.count_params():,} parameters, "
       f"discriminator {discriminator.count_params():,}, frozen segmenter "
@@ -98,12 +101,14 @@ print(f"generator {generator.count_params():,} parameters, "
 # `CycleEditGAN` is `LandcoverGAN`'s train step with two generator passes. On the edit: the
 # adversarial and ACGAN terms given the edited landcover, and `g_consistency`, the segmenter's
 # cross-entropy against the edited landcover over the mask. On the cycle: `g_cycle_l1`, the L1
-# to the original pixels. The discriminator sees real images with their own landcover and edits
-# with the edited one.
+# to the original pixels, and `g_cycle_fm`, the L1 between the discriminator's activations on the
+# cycle and on the original. The discriminator sees real images with their own landcover and
+# edits with the edited one.
 
 gan = CycleEditGAN(generator, discriminator, segmenter,
                    consistency_weight=config.consistency_weight, cycle_weight=config.l1_weight,
                    gan_weight=config.gan_weight, acgan_weight=config.acgan_weight,
+                   feature_matching_weight=config.feature_matching_weight,
                    gan_loss=config.gan_loss, ema_decay=config.ema_decay, seed=config.seed)
 gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))

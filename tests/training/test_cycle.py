@@ -199,3 +199,32 @@ def test_the_example_trains_exports_and_reports_an_edit(tmp_path, monkeypatch, c
     assert (tmp_path / "run" / "export" / "saved_model.pb").exists()
     assert (tmp_path / "run" / "gen_1.png").exists()
     assert done["generated"].shape == (2, 32, 32, 3)
+
+
+def test_mixed_bfloat16_cycle_steps_are_finite_with_a_float32_segmenter(trained_segmenter):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        gan = tiny_cycle_gan(trained_segmenter)
+        assert gan.generator.compute_dtype == "bfloat16"
+        history = gan.fit(cycle_dataset(count=4), epochs=1, verbose=0).history
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert all(math.isfinite(values[-1]) for values in history.values())
+
+
+def test_lcgan_train_task_cycle_flags_give_the_cycle_recipe():
+    import argparse
+
+    from lcgan.cli import _train_arguments, config_from_args
+    from lcgan.training.config import TrainConfig
+
+    argv = ["--task", "cycle", "--segmenter", "seg.keras", "--consistency-weight", "2"]
+    parser = argparse.ArgumentParser(conflict_handler="resolve")
+    _train_arguments(parser, argv)
+    config = config_from_args(parser.parse_args(argv))
+    assert config == TrainConfig.for_task("cycle", segmenter="seg.keras", consistency_weight=2.0)
+    assert config.mask_input and config.l1_weight == 10.0
+    with pytest.raises(ValueError, match="task 'cycle' only"):
+        TrainConfig.for_task("mixlc", segmenter="seg.keras")
+    with pytest.raises(ValueError, match="mask_input"):
+        TrainConfig.for_task("cycle", mask_input=False)
