@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 from lcgan.data.tasks import TASKS
 
@@ -23,11 +24,9 @@ DISCRIMINATORS = ("patch", "acgan", "local_global", "oasis")
 UPSAMPLES = ("resize", "transpose")
 
 TASK_DEFAULTS = {
-    # mixlc and inpaint: the winners of bench/bench_quality.py (bench/results/quality.md).
-    "mixlc": dict(generator="unet", discriminator="oasis", dilated=False, mask_input=True,
-                  l1_weight=100.0, l1_inside_weight=0.1, gan_weight=1.0, feature_weight=0.01,
-                  feature_matching_weight=10.0, acgan_weight=0.0),
-    "inpaint": dict(generator="dual_branch", discriminator="oasis", dilated=True, mask_input=True,
+    "mixlc": dict(generator="unet", discriminator="patch", dilated=False, mask_input=False,
+                  l1_weight=100.0, gan_weight=1.0, feature_weight=0.01, acgan_weight=0.0),
+    "inpaint": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
                     l1_weight=100.0, gan_weight=1.0, feature_weight=0.0, acgan_weight=1.0),
     "cycle": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
                   l1_weight=10.0, gan_weight=1.0, feature_weight=0.0, acgan_weight=1.0,
@@ -156,10 +155,10 @@ class TrainConfig:
 
     def save(self, path) -> None:
         """Write ``path`` (JSON) atomically."""
-        from lcgan.outputs import atomic_file
-
-        with atomic_file(path) as tmp, open(tmp, "w") as f:
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w") as f:
             json.dump(self.to_dict(), f, indent=2, sort_keys=True)
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path) -> "TrainConfig":
