@@ -27,6 +27,7 @@ from lcgan.data import raster
 
 # ## Setup
 
+lcgan.one_line_errors()  # a user error: one line "edit_scene.py: error: ...", status 2
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--model", help="export directory (default: train a generator briefly)")
 parser.add_argument("--to", default="water", help="class name painted into the box (water)")

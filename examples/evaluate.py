@@ -27,6 +27,7 @@ from lcgan.images import composite
 
 # ## Setup
 
+lcgan.one_line_errors()  # a user error: one line "evaluate.py: error: ...", status 2
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--generator", default=os.path.join("runs", "mixlc", "export"),
                     help="export directory or generator .keras file (runs/mixlc/export)")

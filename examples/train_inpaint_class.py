@@ -25,7 +25,7 @@ import numpy as np
 import lcgan
 from lcgan import data, models
 from lcgan.evaluation import baselines, metrics
-from lcgan.images import shown_generator
+from lcgan.scenes.export import save_keras_generator
 from lcgan.training.callbacks import saved_epoch
 from lcgan.training.recipes import TrainingRun, describe_outputs, set_precision, standard_callbacks
 
@@ -34,6 +34,7 @@ from lcgan.training.recipes import TrainingRun, describe_outputs, set_precision,
 # recipe's loss weights: L1 100, GAN 1, ACGAN 1, no VGG feature loss.
 
 DEFAULTS = lcgan.TrainConfig.for_task("inpaint")
+lcgan.one_line_errors()  # a user error: one line "train_inpaint_class.py: error: ...", status 2
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 for flag in ("--epochs", "--steps-per-epoch", "--image-size", "--width", "--batch-size", "--seed"):
     parser.add_argument(flag, type=int, default=getattr(DEFAULTS, flag[2:].replace("-", "_")))
@@ -104,7 +105,8 @@ history = gan.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_pe
 
 # ## Export
 
-shown_generator(gan).save(os.path.join(out, "generator.keras"))
+save_keras_generator(gan, os.path.join(out, "generator.keras"), task="inpaint",
+                     image_size=config.image_size, legend=legend)
 lcgan.export_generator(gan, os.path.join(out, "export"), legend=legend, task="inpaint",
                        image_size=config.image_size, overwrite=True)
 run = TrainingRun(gan=gan, out=out, config=config, legend=legend, history=history.history)

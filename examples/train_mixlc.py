@@ -26,7 +26,7 @@ import numpy as np
 import lcgan
 from lcgan import data, models
 from lcgan.evaluation import metrics
-from lcgan.images import shown_generator
+from lcgan.scenes.export import save_keras_generator
 from lcgan.training import losses
 from lcgan.training.callbacks import saved_epoch
 from lcgan.training.recipes import (TrainingRun, describe_outputs, feature_loss, set_precision,
@@ -38,6 +38,7 @@ from lcgan.training.recipes import (TrainingRun, describe_outputs, feature_loss,
 # recipe's value (`lcgan.TrainConfig.for_task("mixlc")` shows them all).
 
 DEFAULTS = lcgan.TrainConfig.for_task("mixlc")
+lcgan.one_line_errors()  # a user error: one line "train_mixlc.py: error: ...", status 2
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 for flag in ("--epochs", "--steps-per-epoch", "--image-size", "--width", "--batch-size", "--seed"):
     parser.add_argument(flag, type=int, default=getattr(DEFAULTS, flag[2:].replace("-", "_")))
@@ -119,11 +120,12 @@ history = gan.fit(dataset, epochs=config.epochs, steps_per_epoch=config.steps_pe
                   callbacks=callbacks)
 
 # ## Export
-# The EMA generator as a `.keras` file (to fine-tune in Keras) and as a self-describing
-# SavedModel whose serving signature takes rgb and landcover ids (what `lcgan edit` and
-# `lcgan.edit_scene` run).
+# The EMA generator as a `.keras` file (to fine-tune in Keras; it records the task, size and
+# legend it was trained for) and as a self-describing SavedModel whose serving signature takes
+# rgb and landcover ids (what `lcgan edit` and `lcgan.edit_scene` run).
 
-shown_generator(gan).save(os.path.join(out, "generator.keras"))
+save_keras_generator(gan, os.path.join(out, "generator.keras"), task="mixlc",
+                     image_size=config.image_size, legend=legend)
 lcgan.export_generator(gan, os.path.join(out, "export"), legend=legend, task="mixlc",
                        image_size=config.image_size, overwrite=True)
 run = TrainingRun(gan=gan, out=out, config=config, legend=legend, history=history.history)

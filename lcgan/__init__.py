@@ -30,6 +30,7 @@ _EXPORTS = {
     "load_generator": "lcgan.scenes.export",
     "load_any_generator": "lcgan.scenes.export",
     "edit_scene": "lcgan.scenes.inference",
+    "one_line_errors": "lcgan.errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -38,6 +39,7 @@ __getattr__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from lcgan.data.legend import Legend
+    from lcgan.errors import one_line_errors
     from lcgan.evaluation.evaluator import EvaluationResult, evaluate
     from lcgan.scenes.export import export_generator, load_any_generator, load_generator
     from lcgan.scenes.inference import edit_scene

@@ -102,20 +102,30 @@ def clean_stale(path) -> list[str]:
     Returns:
         One line per action (also printed).
     """
-    path = os.path.abspath(os.fspath(path))
-    folder, name = os.path.split(path)
+    folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+    return _clean(folder, name)
+
+
+def clean_stale_in(folder) -> list[str]:
+    """:func:`clean_stale` for every output of ``folder`` (e.g. the files of a run folder)."""
+    return _clean(os.path.abspath(os.fspath(folder)), None)
+
+
+def _clean(folder: str, only: str | None) -> list[str]:
     try:
         entries = os.listdir(folder)
     except OSError:
         return []
-    stale = {}  # pid -> {"tmp": [paths], "old": [paths]}
+    stale = {}  # (name, pid) -> {"tmp": [paths], "old": [paths]}
     for entry in entries:
         match = _TEMP.match(entry)
         full = os.path.join(folder, entry)
-        if match and match["name"] == name and not _alive(int(match["pid"]), full):
-            stale.setdefault(int(match["pid"]), {"tmp": [], "old": []})[match["kind"]].append(full)
+        if match and only in (None, match["name"]) and not _alive(int(match["pid"]), full):
+            key = (match["name"], int(match["pid"]))
+            stale.setdefault(key, {"tmp": [], "old": []})[match["kind"]].append(full)
     notes = []
-    for pid, found in sorted(stale.items()):
+    for (name, pid), found in sorted(stale.items()):
+        path = os.path.join(folder, name)
         for old in found["old"]:
             if not os.path.lexists(path) and found["tmp"]:
                 os.rename(found["tmp"].pop(), path)

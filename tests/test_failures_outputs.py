@@ -4,8 +4,9 @@ edits checked before they start, read-only and full disks, umask modes, debris o
 Cases: an export or evaluation for a task the generator was not trained for (with and without
 a record of it), an ``--image-size`` / ``--window`` the generator cannot run at, truncated
 exports and ``.keras`` files, ``edit --out`` naming a folder or a missing folder, read-only and
-full output folders, outputs under umask 022 and 027, and ``kill -9`` during an export and an
-edit (the old output stays, the next call removes the temporaries).
+full output folders, outputs under umask 022 and 027, ``kill -9`` during an export and an
+edit (the old output stays, the next call removes the temporaries), and each kind of debris a
+killed write leaves in a run folder.
 """
 
 import json
@@ -31,14 +32,15 @@ SIZE = 32
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    """``.keras`` files of a Mix LC and an inpainting generator, with and without a record, an
+    """``.keras`` files of a Mix LC (with and without a record) and an inpainting generator, an
     export of the Mix LC one, and the legend file."""
     folder = tmp_path_factory.mktemp("models")
     shape = dict(image_size=SIZE, num_classes=LEGEND.num_classes, width=4)
     mixlc, inpaint = unet_generator(**shape), dual_branch_generator(**shape, use_mask=True)
     mixlc.save(folder / "plain_mixlc.keras")
-    inpaint.save(folder / "plain_inpaint.keras")
     save_keras_generator(mixlc, folder / "mixlc.keras", task="mixlc", image_size=SIZE,
+                         legend=LEGEND)
+    save_keras_generator(inpaint, folder / "inpaint.keras", task="inpaint", image_size=SIZE,
                          legend=LEGEND)
     export_generator(mixlc, folder / "export", legend=LEGEND, task="mixlc", image_size=SIZE)
     LEGEND.to_json(folder / "legend.json")
@@ -64,9 +66,10 @@ def _edit_argv(models, scene, out, *extra):
 
 @pytest.mark.parametrize("generator, task, words", [
     ("mixlc.keras", "inpaint", "was trained for task 'mixlc', not 'inpaint'"),
+    ("inpaint.keras", "mixlc", "was trained for task 'inpaint', not 'mixlc'"),
     ("plain_mixlc.keras", "inpaint", "has no 'mask' input and no record of its task"),
-    ("plain_inpaint.keras", "mixlc", "has a 'mask' input and no record of its task"),
-], ids=["recorded_mixlc_as_inpaint", "mixlc_as_inpaint", "inpaint_as_mixlc"])
+], ids=["recorded_mixlc_as_inpaint", "recorded_inpaint_as_mixlc",
+        "unrecorded_maskless_as_inpaint"])
 def test_export_refuses_a_task_the_generator_was_not_trained_for(generator, task, words, models,
                                                                  tmp_path, capsys):
     line = one_line_error(capsys, ["export", "--generator", models / generator, "--legend",
@@ -243,3 +246,33 @@ def test_killed_edit_leaves_no_output_and_its_debris_goes_next_time(models, scen
     assert main([str(a) for a in _edit_argv(models, scene, out)]) == 0
     assert capsys.readouterr().out.count("removed") == 2
     assert sorted(p for p in os.listdir(tmp_path) if "o.tif" in p) == ["o.tif"]
+
+
+@pytest.mark.parametrize("present, expected", [
+    ({"out": "new", ".out.tmp-DEAD-0000000a": "part"}, {"out": "new"}),
+    ({".out.old-DEAD-0000000a": "old", ".out.tmp-DEAD-0000000b": "new"}, {"out": "new"}),
+    ({".out.old-DEAD-0000000a": "old"}, {"out": "old"}),
+    ({"out": "new", ".out.old-DEAD-0000000a": "old"}, {"out": "new"}),
+    ({"out": "new", ".out.tmp-LIVE-0000000a": "busy"},
+     {"out": "new", ".out.tmp-LIVE-0000000a": "busy"}),
+], ids=["partial_temporary_removed", "replacement_cut_between_renames_finished",
+        "old_put_back_when_the_new_one_never_came", "old_removed_after_a_replacement",
+        "a_live_process_temporary_kept"])
+def test_run_folder_opening_clears_the_debris_of_killed_writes(present, expected, tmp_path):
+    from lcgan.training.config import TrainConfig
+    from lcgan.training.run_folder import open_run_folder
+
+    pids = {"DEAD": str(_dead_pid()), "LIVE": str(os.getppid())}
+
+    def named(files):  # the pid placeholders replaced
+        return {name.replace("DEAD", pids["DEAD"]).replace("LIVE", pids["LIVE"]): text
+                for name, text in files.items()}
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
+    for name, text in named(present).items():
+        (run / name).write_text(text)
+    open_run_folder(run, TrainConfig()).close()
+    assert {p.name: p.read_text() for p in run.iterdir() if p.name != "config.json"} == named(
+        expected)

@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from lcgan.errors import CheckpointError
-from lcgan.outputs import atomic_file, clean_stale
+from lcgan.outputs import atomic_file, clean_stale_in
 from lcgan.training import compat
 
 _NAME = re.compile(r"^ckpt-(\d+)\.index$")
@@ -211,7 +211,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     def _clean(self) -> None:
         """Remove what a kill during a save left: partial checkpoints, a temporary index."""
-        clean_stale(os.path.join(self.directory, "checkpoint"))
+        clean_stale_in(self.directory)
         for entry in os.listdir(self.directory) if os.path.isdir(self.directory) else ():
             if _PARTIAL.match(entry):
                 shutil.rmtree(os.path.join(self.directory, entry), ignore_errors=True)

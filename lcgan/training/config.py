@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 
 from lcgan.data.tasks import TASKS
 
@@ -155,10 +154,10 @@ class TrainConfig:
 
     def save(self, path) -> None:
         """Write ``path`` (JSON) atomically."""
-        tmp = f"{os.fspath(path)}.tmp"
-        with open(tmp, "w") as f:
+        from lcgan.outputs import atomic_file
+
+        with atomic_file(path) as tmp, open(tmp, "w") as f:
             json.dump(self.to_dict(), f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path) -> "TrainConfig":

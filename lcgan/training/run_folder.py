@@ -27,7 +27,7 @@ import os
 import shutil
 
 from lcgan.errors import RunFolderError
-from lcgan.outputs import check_folder, clean_stale, make_temp_dir, replace_dir
+from lcgan.outputs import check_folder, clean_stale, clean_stale_in, make_temp_dir, replace_dir
 from lcgan.training.checkpoints import checkpoint_prefixes, newest_intact
 from lcgan.training.config import TrainConfig
 
@@ -151,6 +151,7 @@ def open_run_folder(out, config: TrainConfig, *, resume: bool = True,
         raise RunFolderError(f"--out {out} is a file; give a folder for the run.")
     check_folder(out, "the run folder")
     clean_stale(out)
+    clean_stale_in(out)
     foreign = sorted(set(os.listdir(out)) - set(RUN_ENTRIES))
     if foreign and not any(os.path.exists(os.path.join(out, n)) for n in RUN_ENTRIES[:2]):
         raise RunFolderError(f"--out {out} is not empty and holds no lcgan run "
