@@ -122,7 +122,7 @@ def peak_rss_mb() -> float:
 def child_throughput(args) -> dict:
     """Scene path vs the raw model on the same windows in memory, alternating, medians."""
     from lcgan.scenes.export import load_generator
-    from lcgan.scenes.windows import window_offsets
+    from lcgan.data.grid import window_offsets
 
     scene = json.loads(args.scene)
     model = load_generator(args.model)

@@ -1,32 +1,35 @@
-"""Training throughput of lcgan's two example configurations against a plain pix2pix step.
+"""Training throughput: lcgan's step against a plain pix2pix step, at equal configuration and as recipes.
 
-Question: what do lcgan's features (the GAN wrapper, EMA, VGG feature loss, ACGAN head, the
-dual-branch generator) cost per training image, and how close does a step get to the machine's
-matmul peak?
+Questions, each answered by ratios measured in one process, steps interleaved round by round:
 
-Measured in one process, for each image size and dtype policy:
+1. **Equal configuration.** Does ``LandcoverGAN``'s step cost more than the TF pix2pix tutorial's
+   step on the very same networks and losses? Both sides get ``unet_generator`` +
+   ``patch_discriminator`` (same architecture, same initial weights), ``100 * L1 + LSGAN``, no
+   EMA, no VGG, two Adam optimizers. ``reference`` is the tutorial's step written inline below
+   (one generator forward, two tapes); ``lcgan`` is ``LandcoverGAN.train_step`` run by Keras'
+   own train function (what ``fit`` calls once per step). Goal: ``lcgan / reference`` >= 1.0.
+2. **Recipes.** What do the recipes' extra features cost per image: ``mixlc`` (UNet + PatchGAN,
+   L1 + LSGAN + VGG16 feature loss with ``weights=None`` -- random weights, the same compute --
+   + EMA) and ``inpaint`` (dual-branch generator with mask input and composite + ACGAN
+   discriminator, L1 + LSGAN + ACGAN + EMA), both as ``lcgan.training.recipes`` builds them.
+3. **mixed_bfloat16.** How much faster is each step under ``mixed_bfloat16`` than in float32
+   (column ``bf16 / f32``, same configuration, same round)? Goal for mixlc at 256 px: >= 1.3x.
 
-* ``reference``: pix2pix written the simplest way, inline below: UNet (4x4 stride-2 convs, channels
-  ``width * 2**level`` capped at ``8 * width``, same depth as lcgan's default) + conditional
-  PatchGAN, ``100 * L1 + BCE`` GAN loss, one ``tf.function`` with two tapes and two Adam optimizers;
-* ``mixlc``: ``unet_generator`` + ``patch_discriminator`` in ``LandcoverGAN`` with L1, LSGAN, EMA and
-  the VGG16 feature loss (``weights=None``: random weights, same compute as ImageNet ones);
-* ``inpaint``: ``dual_branch_generator(use_mask=True, composite=True)`` + ``acgan_discriminator`` in
-  ``LandcoverGAN`` with L1, LSGAN, ACGAN loss and EMA.
+Every step is fed one model-ready batch held in memory (no input pipeline). Times are medians of
+``--rounds`` rounds after ``--warmup`` untimed steps each (tracing included there); in each round
+every configuration runs once, in an order that alternates between rounds, so drift and other
+jobs on the machine hit all of them alike. FLOPs per step are TF's per-op statistics (the
+profiler's) summed over the ops a step executes (forward, backward, optimizer); the matmul peak
+(fastest 2048^3 ``tf.matmul`` in the same dtype) is timed in this process before each size.
 
-Each step is a ``tf.function`` fed the same model-ready batch already in memory (no input
-pipeline). Times are medians of ``--repeats`` timed steps after ``--warmup`` untimed ones (which
-include tracing). FLOPs per step are TF's per-op statistics (the profiler's) summed over the ops a
-step executes (forward, backward, optimizer); the peak is the median rate of a large ``tf.matmul`` in the same dtype,
-timed in this process.
-
-    python bench/bench_train_throughput.py                  # 64/128/256 px, float32 + mixed_bfloat16
-    python bench/bench_train_throughput.py --sizes 64 --dtypes float32 --width 16   # quick look
+    python bench/bench_train_throughput.py                                  # 64/128/256 px, f32 + bf16
+    python bench/bench_train_throughput.py --sizes 64 --dtypes float32 --rounds 3   # quick look
 """
 
 import argparse
 import os
 import platform
+import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -38,89 +41,108 @@ from tensorflow.python.framework import ops as tf_ops  # noqa: E402  (per-op FLO
 from tensorflow.python.profiler.internal import flops_registry  # noqa: E402, F401  (registers them)
 
 from lcgan.data.samples import build_samples  # noqa: E402
+from lcgan.models import patch_discriminator, unet_generator  # noqa: E402
+from lcgan.training.config import TrainConfig  # noqa: E402
 from lcgan.training.gan import LandcoverGAN  # noqa: E402
 from lcgan.training.losses import VGGFeatureLoss  # noqa: E402
-from lcgan.models import (acgan_discriminator, dual_branch_generator, patch_discriminator,  # noqa: E402
-                          unet_generator)
-from lcgan.models.blocks import resolve_depth  # noqa: E402
+from lcgan.training.recipes import build_networks  # noqa: E402
 from timing import timed  # noqa: E402
 
 NUM_CLASSES = 6
+CONFIGS = ("reference", "lcgan", "mixlc", "inpaint")
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "train_throughput.md")
 
 
-# ------------------------------------------------------------------ plain pix2pix reference
-def _reference_models(size, width):
-    layers = keras.layers
-    depth = resolve_depth(size, None)
-    rgb, lc = keras.Input((size, size, 3)), keras.Input((size, size, NUM_CLASSES))
-    x, skips = layers.Concatenate()([rgb, lc]), []
-    for level in range(depth):
-        x = layers.Conv2D(width * min(2 ** level, 8), 4, 2, "same")(x)
-        x = layers.LeakyReLU(0.2)(layers.BatchNormalization()(x) if level else x)
-        skips.append(x)
-    for level in reversed(range(depth - 1)):
-        x = layers.Conv2DTranspose(width * min(2 ** level, 8), 4, 2, "same")(x)
-        x = layers.Concatenate()([layers.ReLU()(layers.BatchNormalization()(x)), skips[level]])
-    out = layers.Conv2DTranspose(3, 4, 2, "same", activation="tanh")(x)
-    generator = keras.Model([rgb, lc], out)
-    image, cond = keras.Input((size, size, 3)), keras.Input((size, size, NUM_CLASSES))
-    y = layers.Concatenate()([image, cond])
-    for level in range(4):
-        y = layers.Conv2D(width * min(2 ** level, 8), 4, 2, "same")(y)
-        y = layers.LeakyReLU(0.2)(layers.BatchNormalization()(y) if level else y)
-    discriminator = keras.Model([image, cond], layers.Conv2D(1, 4, 1, "same")(y))
-    return generator, discriminator
+def _adam():
+    return keras.optimizers.Adam(2e-4, beta_1=0.5)
 
 
-def _reference_step(size, width):
-    generator, discriminator = _reference_models(size, width)
-    g_opt, d_opt = keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5)
-    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+def _equal_networks(size, width):
+    keras.utils.set_random_seed(0)  # both sides start from the same weights
+    return (unet_generator(image_size=size, num_classes=NUM_CLASSES, width=width),
+            patch_discriminator(image_size=size, num_classes=NUM_CLASSES, width=width))
 
-    @tf.function
+
+def keras_auto_jit():
+    """What ``compile(jit_compile="auto")`` picks for these models: XLA with a GPU, not on a CPU."""
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def reference_step(generator, discriminator):
+    """The TF pix2pix tutorial's step on ``generator`` / ``discriminator``: one generator forward,
+    two tapes, ``100 * L1 + LSGAN``, two Adam optimizers. Returns a ``tf.function(batch)``,
+    compiled with XLA where Keras' ``fit`` would compile lcgan's step with it."""
+    g_opt, d_opt = _adam(), _adam()
+
+    @tf.function(jit_compile=keras_auto_jit())
     def step(batch):
-        rgb, lc, target = batch["rgb"], batch["landcover"], batch["target"]
+        lc = batch["landcover_onehot"]
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = generator([rgb, lc], training=True)
-            real_score = discriminator([target, lc], training=True)
-            fake_score = discriminator([fake, lc], training=True)
-            d_loss = bce(tf.ones_like(real_score), real_score) + bce(tf.zeros_like(fake_score), fake_score)
-            g_loss = bce(tf.ones_like(fake_score), fake_score) + 100.0 * tf.reduce_mean(
-                tf.abs(target - tf.cast(fake, tf.float32)))
-        g_opt.apply(g_tape.gradient(g_loss, generator.trainable_variables), generator.trainable_variables)
+            fake = generator({"rgb": batch["rgb"], "landcover_onehot": lc}, training=True)
+            real_score = tf.cast(discriminator({"rgb": batch["target"], "landcover_onehot": lc},
+                                               training=True), tf.float32)
+            fake_score = tf.cast(discriminator({"rgb": fake, "landcover_onehot": lc},
+                                               training=True), tf.float32)
+            d_loss = tf.reduce_mean(tf.square(real_score - 1.0)) + tf.reduce_mean(tf.square(fake_score))
+            g_loss = tf.reduce_mean(tf.square(fake_score - 1.0)) + 100.0 * tf.reduce_mean(
+                tf.abs(batch["target"] - tf.cast(fake, tf.float32)))
         d_opt.apply(d_tape.gradient(d_loss, discriminator.trainable_variables),
                     discriminator.trainable_variables)
-        return g_loss
+        g_opt.apply(g_tape.gradient(g_loss, generator.trainable_variables),
+                    generator.trainable_variables)
+        return {"d_loss": d_loss, "g_loss": g_loss}
 
     return step
 
 
-# ------------------------------------------------------------------------ lcgan configurations
-def _lcgan_step(config, size, width):
-    if config == "mixlc":
-        generator = unet_generator(image_size=size, num_classes=NUM_CLASSES, width=width)
-        discriminator = patch_discriminator(image_size=size, num_classes=NUM_CLASSES, width=width)
-        gan = LandcoverGAN(generator, discriminator, l1_weight=100.0, gan_weight=1.0, feature_weight=10.0,
-                           feature_loss=VGGFeatureLoss(weights=None), gan_loss="lsgan", seed=0)
-    else:
-        generator = dual_branch_generator(image_size=size, num_classes=NUM_CLASSES, width=width,
-                                          use_mask=True, composite=True)
-        discriminator = acgan_discriminator(image_size=size, num_classes=NUM_CLASSES, width=width)
-        gan = LandcoverGAN(generator, discriminator, l1_weight=100.0, gan_weight=1.0, acgan_weight=1.0,
-                           gan_loss="lsgan", seed=0)
-    gan.compile(g_optimizer=keras.optimizers.Adam(2e-4, 0.5), d_optimizer=keras.optimizers.Adam(2e-4, 0.5))
-    return tf.function(gan.train_step)
+def make_gan(config, size, width, sample_builder=None):
+    """The LandcoverGAN of ``config``: the equal configuration, or a recipe's networks and losses
+    (``sample_builder``: build the samples inside the step from raw batches)."""
+    if config == "lcgan":
+        return LandcoverGAN(*_equal_networks(size, width), l1_weight=100.0, gan_weight=1.0,
+                            gan_loss="lsgan", ema_decay=None, seed=0)
+    recipe = TrainConfig.for_task(config, image_size=size, width=width)
+    vgg = VGGFeatureLoss(weights=None) if recipe.feature_weight > 0 else None
+    return LandcoverGAN(*build_networks(recipe, NUM_CLASSES), l1_weight=recipe.l1_weight,
+                        gan_weight=recipe.gan_weight, feature_weight=recipe.feature_weight,
+                        acgan_weight=recipe.acgan_weight, gan_loss=recipe.gan_loss,
+                        feature_loss=vgg, ema_decay=recipe.ema_decay, seed=0,
+                        sample_builder=sample_builder)
 
 
-def _batch(task, size, batch_size):
+def model_ready_batch(task, size, batch_size):
     rng = np.random.default_rng(0)
     raw = {"rgb": tf.constant(rng.uniform(-1, 1, (batch_size, size, size, 3)), tf.float32),
            "landcover": tf.constant(rng.integers(0, NUM_CLASSES, (batch_size, size, size)), tf.int32)}
     return build_samples(raw, task=task, num_classes=NUM_CLASSES, seed=0)
 
 
-def _flops(step, batch):
+def build_case(config, size, policy, batch_size, width):
+    """``{"run": () -> None (one synchronised step), "flops": per step}`` of one configuration."""
+    keras.mixed_precision.set_dtype_policy(policy)
+    try:
+        batch = model_ready_batch("inpaint" if config == "inpaint" else "mixlc", size, batch_size)
+        if config == "reference":
+            step = reference_step(*_equal_networks(size, width))
+            return {"run": lambda: sync(step(batch)), "flops": flops(step, batch)}
+        gan = make_gan(config, size, width)
+        gan.compile(g_optimizer=_adam(), d_optimizer=_adam())
+        gan.make_train_function()  # the function fit calls once per step, on fit's iterator
+        if gan.jit_compile != keras_auto_jit():
+            raise RuntimeError(f"fit compiles lcgan's step with jit_compile={gan.jit_compile}; "
+                               "the reference step must be compiled the same way")
+        iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
+        return {"run": lambda: sync(gan.train_function(iterator)),
+                "flops": flops(tf.function(gan.train_step), batch)}
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+
+
+def sync(outputs):
+    tf.nest.map_structure(lambda t: t.numpy(), outputs)
+
+
+def flops(step, batch):
     """Float operations of one call of the tf.function ``step``.
 
     Counted with TF's per-op FLOP statistics (those of the tf.compat.v1 profiler) over the ops that
@@ -152,68 +174,94 @@ def matmul_peak(dtype, n=2048, repeats=5):
     return 2 * n ** 3 / timed(lambda: matmul().numpy(), warmup=2, repeats=repeats, summary=min) / 1e9
 
 
-def measure(config, size, policy, args):
-    keras.mixed_precision.set_dtype_policy(policy)
-    try:
-        batch_size = args.batch_size if size < 256 else args.batch_size_256
-        task = "inpaint" if config == "inpaint" else "mixlc"
-        batch = _batch(task, size, batch_size)
-        step = _reference_step(size, args.width) if config == "reference" else _lcgan_step(
-            config, size, args.width)
-        flops = _flops(step, batch)
-        repeats = args.repeats if size < 256 else args.repeats_256
-        seconds = timed(lambda: tf.nest.map_structure(lambda t: t.numpy(), step(batch)),
-                        warmup=args.warmup, repeats=repeats)
-        return {"images_per_s": batch_size / seconds, "gflops": flops / seconds / 1e9,
-                "gflop_per_image": flops / batch_size / 1e9, "batch": batch_size}
-    finally:
-        keras.mixed_precision.set_dtype_policy("float32")
+def interleaved(cases, *, warmup, rounds):
+    """{key: [seconds per round]}: every case once per round, order reversed every other round."""
+    for case in cases.values():
+        for _ in range(warmup):
+            case["run"]()
+    keys, times = list(cases), {key: [] for key in cases}
+    for r in range(rounds):
+        for key in keys if r % 2 == 0 else keys[::-1]:
+            start = time.perf_counter()
+            cases[key]["run"]()
+            times[key].append(time.perf_counter() - start)
+    return times
 
 
-def main(argv=None):
+def table_rows(size, times, cases, batch_size, peaks):
+    """Markdown rows of one size: images/s, ratios, FLOP rates (ratios per round, then median)."""
+    rows = []
+    for (config, policy), seconds in times.items():
+        median = statistics.median(seconds)
+        ref = times[("reference", policy)]
+        vs_ref = statistics.median(r / s for r, s in zip(ref, seconds))
+        f32 = times.get((config, "float32"))
+        speedup = (f"{statistics.median(f / s for f, s in zip(f32, seconds)):.2f}"
+                   if f32 and policy != "float32" else "-")
+        gflop = cases[(config, policy)]["flops"] / 1e9
+        rows.append(f"| {size} | {policy} | {config} | {batch_size} | {batch_size / median:.2f} | "
+                    f"{vs_ref:.2f} ({min(r / s for r, s in zip(ref, seconds)):.2f}-"
+                    f"{max(r / s for r, s in zip(ref, seconds)):.2f}) | {speedup} | "
+                    f"{gflop / batch_size:.2f} | {gflop / median:.0f} | "
+                    f"{100 * gflop / median / peaks[policy]:.0f}% |")
+    return rows
+
+
+def _machine():
+    devices = tf.config.list_physical_devices("GPU")
+    if devices:
+        return f"{devices[0].name} ({tf.config.experimental.get_device_details(devices[0]).get('device_name')})"
+    return f"CPU only, {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "mixed_bfloat16"])
-    parser.add_argument("--configs", nargs="+", default=["reference", "mixlc", "inpaint"])
-    parser.add_argument("--width", type=int, default=64, help="generator/discriminator width")
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--batch-size-256", type=int, default=2)
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS,
+                        help="reference is always measured (the ratios need it)")
+    parser.add_argument("--width", type=int, default=32, help="generator/discriminator width")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size-256", type=int, default=4, help="batch at 256 px and above")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--repeats-256", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds-256", type=int, default=5)
     parser.add_argument("--out", default=RESULTS)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    devices = tf.config.list_physical_devices("GPU")
-    machine = (f"{devices[0].name} ({tf.config.experimental.get_device_details(devices[0]).get('device_name')})"
-               if devices else f"CPU only, {os.cpu_count()} cores ({platform.processor() or platform.machine()})")
-    peaks = {policy: matmul_peak(tf.float32 if policy == "float32" else tf.bfloat16)
-             for policy in args.dtypes}
-    print(f"machine: {machine}; matmul peak " + ", ".join(f"{p}: {v:.0f} GFLOP/s" for p, v in peaks.items()))
-    lines = [f"# Training throughput ({time.strftime('%Y-%m-%d')})", "",
-             f"Machine: {machine}. TensorFlow {tf.__version__}, Keras {keras.__version__}. Width "
-             f"{args.width}, batch {args.batch_size} ({args.batch_size_256} at 256 px), median of "
-             f"{args.repeats} steps ({args.repeats_256} at 256 px) after {args.warmup} warm-up steps. "
-             "Matmul peak (fastest 2048^3 matmul, same run): " + ", ".join(f"{p} {v:.0f} GFLOP/s" for p, v in peaks.items()),
-             "", "| size | dtype | config | batch | images/s | vs reference | GFLOP/image | GFLOP/s | % of peak |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    notes = ["", "`vs reference`: images/s of the configuration divided by the plain pix2pix step at the "
-             "same size and dtype (lower = lcgan's extra features cost more). GFLOP: TF's per-op FLOP "
-             "statistics summed over the ops each step executes (forward, backward, optimizer)."]
+
+def main(argv=None):
+    args = parse_args(argv)
+    configs = ["reference"] + [c for c in args.configs if c != "reference"]
+    head = [f"# Training throughput ({time.strftime('%Y-%m-%d %H:%M')})", "",
+            f"Machine: {_machine()}. TensorFlow {tf.__version__}, Keras {keras.__version__}. Width "
+            f"{args.width}, batch {args.batch_size} ({args.batch_size_256} at 256 px), medians of "
+            f"{args.rounds} interleaved rounds ({args.rounds_256} at 256 px) after {args.warmup} "
+            "warm-up steps.", ""]
+    peak_lines, table = [], [
+        "", "| size | dtype | config | batch | images/s | vs reference (min-max) | bf16 / f32 | "
+        "GFLOP/image | GFLOP/s | % of peak |", "|---|---|---|---|---|---|---|---|---|---|"]
+    notes = ["", "`vs reference`: the configuration's images/s over the plain pix2pix step's at the same "
+             "size and dtype, per round (median, and the range over rounds); for `lcgan` the networks and "
+             "losses are the same, so it measures lcgan's own overhead. `bf16 / f32`: the speed-up of "
+             "mixed_bfloat16 over float32 for the same configuration, per round. % of peak: achieved "
+             "GFLOP/s over the matmul peak of the same dtype, timed just before the size's steps."]
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     for size in args.sizes:
-        for policy in args.dtypes:
-            reference = None
-            for config in args.configs:
-                r = measure(config, size, policy, args)
-                reference = r["images_per_s"] if config == "reference" else reference
-                ratio = f"{r['images_per_s'] / reference:.2f}" if reference else "-"
-                row = (f"| {size} | {policy} | {config} | {r['batch']} | {r['images_per_s']:.2f} | {ratio} | "
-                       f"{r['gflop_per_image']:.1f} | {r['gflops']:.0f} | {100 * r['gflops'] / peaks[policy]:.0f}% |")
-                print(row, flush=True)
-                lines.append(row)
-                with open(args.out, "w", encoding="utf-8") as f:  # rewritten per row: partial runs count
-                    f.write("\n".join(lines + notes) + "\n")
+        batch_size = args.batch_size if size < 256 else args.batch_size_256
+        peaks = {p: matmul_peak(tf.float32 if p == "float32" else tf.bfloat16) for p in args.dtypes}
+        peak_lines.append(f"Matmul peak before the {size}-px steps: " + ", ".join(
+            f"{p} {v:.0f} GFLOP/s" for p, v in peaks.items()) + ".")
+        cases = {(c, p): build_case(c, size, p, batch_size, args.width) for p in args.dtypes
+                 for c in configs}
+        times = interleaved(cases, warmup=args.warmup,
+                            rounds=args.rounds if size < 256 else args.rounds_256)
+        for row in table_rows(size, times, cases, batch_size, peaks):
+            print(row, flush=True)
+            table.append(row)
+        with open(args.out, "w", encoding="utf-8") as f:  # rewritten per size: partial runs count
+            f.write("\n".join(head + peak_lines + table + notes) + "\n")
+        keras.backend.clear_session()
     print(f"wrote {args.out}")
 
 

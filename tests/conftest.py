@@ -59,3 +59,13 @@ def offline(monkeypatch, tmp_path):
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setattr(keras.utils, "get_file", unreachable)
+
+
+@pytest.fixture
+def mixed_float16():
+    """Keras' global dtype policy set to ``mixed_float16`` for the test, float32 again after it."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")

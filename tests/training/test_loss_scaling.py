@@ -2,16 +2,8 @@
 
 import keras
 import numpy as np
-import pytest
 
 from train_helpers import all_weights, ready_dataset, tiny_gan
-
-
-@pytest.fixture
-def mixed_float16():
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    yield
-    keras.mixed_precision.set_global_policy("float32")
 
 
 def test_a_mixed_float16_step_updates_both_networks_through_the_loss_scale(mixed_float16):
