@@ -23,15 +23,27 @@ DISCRIMINATORS = ("patch", "acgan", "local_global", "oasis")
 UPSAMPLES = ("resize", "transpose")
 
 TASK_DEFAULTS = {
-    "mixlc": dict(generator="unet", discriminator="patch", dilated=False, mask_input=False,
-                  l1_weight=100.0, gan_weight=1.0, feature_weight=0.01, acgan_weight=0.0),
-    "inpaint": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
+    # mixlc and inpaint: the winners of bench/bench_quality.py (bench/results/quality.md).
+    "mixlc": dict(generator="unet", discriminator="oasis", dilated=False, mask_input=True,
+                  l1_weight=100.0, l1_inside_weight=0.1, gan_weight=1.0, feature_weight=0.01,
+                  feature_matching_weight=10.0, acgan_weight=0.0),
+    "inpaint": dict(generator="dual_branch", discriminator="oasis", dilated=True, mask_input=True,
                     l1_weight=100.0, gan_weight=1.0, feature_weight=0.0, acgan_weight=1.0),
     "cycle": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
                   l1_weight=10.0, gan_weight=1.0, feature_weight=0.0, acgan_weight=1.0,
                   feature_matching_weight=1.0, consistency_weight=1.0),
 }
 """Networks and loss weights that differ between the tasks' recipes."""
+
+
+LEGACY_NETWORKS = {
+    "mixlc": dict(generator="unet", discriminator="patch", dilated=False, mask_input=False,
+                  upsample="transpose", feature_matching_weight=0.0),
+    "inpaint": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
+                    upsample="transpose", feature_matching_weight=0.0),
+}
+"""What lcgan 0.1 trained before the networks became options: the fields a ``config.json`` of
+that version lacks (:meth:`TrainConfig.load`), so its checkpoints resume into the same networks."""
 
 
 @dataclasses.dataclass
@@ -164,9 +176,10 @@ class TrainConfig:
         with open(path) as f:
             values = json.load(f)
         known = {field.name for field in dataclasses.fields(cls)} - {"task"}
-        # Fields a file of an older version lacks take the task's defaults, not the mixlc ones.
-        return cls.for_task(values.get("task", "mixlc"),
-                            **{k: v for k, v in values.items() if k in known})
+        task = values.get("task", "mixlc")
+        # A file without the network fields was written when the networks were fixed per task.
+        values = {**LEGACY_NETWORKS.get(task, {}), **values}
+        return cls.for_task(task, **{k: v for k, v in values.items() if k in known})
 
     def differences(self, other: "TrainConfig") -> dict:
         """``{name: (self's value, other's value)}`` of the fields that differ."""
