@@ -28,7 +28,7 @@ _MINE: set[str] = set()  # temporaries of this process that are still being writ
 
 
 def temp_path(path, kind: str = "tmp", suffix: str = "") -> str:
-    """A fresh temporary name beside ``path`` (``kind`` "tmp" or "old"; ``suffix`` e.g. ".keras")."""
+    """A fresh temporary name beside ``path`` (``kind``: "tmp" or "old"; ``suffix``: ".keras")."""
     folder, name = os.path.split(os.path.abspath(os.fspath(path)))
     tmp = os.path.join(folder, f".{name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
     _MINE.add(tmp)

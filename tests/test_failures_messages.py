@@ -34,7 +34,7 @@ def _traced_value_error():
     (DataError("Cannot read image file a.jpg:\n image file is truncated"),
      "Cannot read image file a.jpg: image file is truncated"),
     (ExportError("Export directory e already exists"), "Export directory e already exists"),
-    (ValueError("`window` must be positive. Received: 0"), "`window` must be positive. Received: 0"),
+    (ValueError("`window` must be > 0. Received: 0"), "`window` must be > 0. Received: 0"),
     (OSError(errno.ENOSPC, "No space left on device", "/data/run/ckpt-4.index"),
      "/data/run/ckpt-4.index: No space left on device"),
     (PermissionError(errno.EROFS, "Read-only file system", "/ro/out.tif"),

@@ -14,7 +14,6 @@ import os
 import subprocess
 import uuid
 
-import numpy as np
 import pytest
 
 from failure_helpers import file_hashes, one_line_error, run_script

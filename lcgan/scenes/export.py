@@ -215,7 +215,7 @@ class LoadedGenerator:
         try:
             self._saved = tf.saved_model.load(self.path)
             self._serve = self._saved.signatures[self.metadata["signature"]]
-        except Exception as err:  # noqa: BLE001 -- a damaged export fails in many ways (IndexError...)
+        except Exception as err:  # noqa: BLE001 -- a damaged export fails in many ways
             text = err.message if isinstance(err, tf.errors.OpError) else str(err)
             raise ExportError(f"Cannot load the SavedModel in {self.path} (damaged or incomplete "
                               f"export?): {type(err).__name__}: {' '.join(text.split())[:300]}"

@@ -154,7 +154,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self._resumed_trackers = None  # loss trackers of a mid-epoch checkpoint, put back once
 
     def _checkpoints(self, gan):
-        """(what must be restored, the epoch's loss trackers, everything) as tf.train.Checkpoints."""
+        """tf.train.Checkpoints of what must be restored, of the loss trackers, of everything."""
         if self._parts is None:
             networks = {"generator": gan.generator, "discriminator": gan.discriminator}
             if gan.ema_generator is not None:
