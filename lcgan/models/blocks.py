@@ -208,6 +208,25 @@ def down_block(x, filters, *, norm, name, spectral_norm=False, dilation_rate=1):
     return x
 
 
+@keras.saving.register_keras_serializable(package="lcgan")
+class BilinearUpsample(keras.layers.Layer):
+    """Bilinear 2x upsampling ``(B,H,W,C) -> (B,2H,2W,C)`` that also traces with unknown H and W.
+
+    ``keras.layers.UpSampling2D(interpolation="bilinear")`` (Keras 3.15) needs static spatial
+    dims, so a generator using it could not be exported with free input sizes.
+    """
+
+    def call(self, x):
+        import tensorflow as tf
+
+        size = tf.shape(x)[1:3] * 2
+        return tf.cast(tf.image.resize(x, size, method="bilinear"), x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (b, None if h is None else 2 * h, None if w is None else 2 * w, c)
+
+
 def upsample(x, filters, *, mode, name, spectral_norm=False):
     """Double the resolution: ``(B,H,W,C) -> (B,2H,2W,filters)``.
 
@@ -217,7 +236,7 @@ def upsample(x, filters, *, mode, name, spectral_norm=False):
     check_choice("upsample", mode, UPSAMPLES)
     if mode == "transpose":
         return keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same", name=f"{name}_tconv")(x)
-    x = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"{name}_resize")(x)
+    x = BilinearUpsample(name=f"{name}_resize")(x)
     return conv(x, filters, spectral_norm=spectral_norm, name=f"{name}_conv")
 
 

@@ -18,6 +18,11 @@ import os
 
 from lcgan.training.config import TrainConfig
 
+CACHE_MAX_TILES = 512
+"""Sources with at most this many tiles are decoded once and kept in memory while training (the
+bundled sample: 27); larger ones (DeepGlobe, LoveDA, Potsdam windows: gigabytes) are decoded
+every pass, in parallel."""
+
 
 @dataclasses.dataclass
 class TrainingRun:
@@ -266,7 +271,7 @@ def train(task: str = "mixlc", source=None, *, out=None, resume: bool = True,
                 gan, lambda start: make_dataset(
                     source, task=config.task, image_size=config.image_size,
                     batch_size=config.batch_size, seed=config.seed, start=start,
-                    build=not config.samples_in_step, cache=True,
+                    build=not config.samples_in_step, cache=len(source) <= CACHE_MAX_TILES,
                     **task_options(config, source.legend)),
                 checkpoint.position, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
                 callbacks=[*standard, *callbacks], verbose=verbose)

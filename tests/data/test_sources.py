@@ -232,7 +232,7 @@ def test_geotiff_scaling(geotiff_pair):
     for band in range(3):
         assert (rgb[..., band] == 0).mean() == pytest.approx(0.02, abs=0.015)
         assert (rgb[..., band] == 255).mean() == pytest.approx(0.02, abs=0.015)
-    with pytest.raises(ValueError, match=r"hold \['uint16'\]; give `scaling`"):
+    with pytest.raises(ValueError, match=r"hold \['uint16'\], not uint8; give `scaling`.*--scaling percentile 2 98"):
         GeoTiffSource(pair.rgb_path, pair.landcover_path, **kwargs)
     with pytest.raises(ValueError, match=r"`scaling` must be None, .*Received \('percentile', 98, 2\)"):
         GeoTiffSource(pair.rgb_path, pair.landcover_path, scaling=("percentile", 98, 2), **kwargs)
