@@ -1,9 +1,10 @@
-"""Inpaint the most common class: a dual-branch generator repaints removed landcover (+ ACGAN).
+"""Inpaint the most common class: a dual-branch generator repaints removed landcover (+ OASIS).
 
 In a few random patches of each crop, the pixels of the class that is most common inside the patch
 are removed. The generator sees the masked rgb, the mask and the full landcover and restores the
-rgb; its output keeps the known pixels. An ACGAN discriminator scores patches and also predicts the
-landcover from the rgb, which pushes the generator to paint pixels that read as the requested class.
+rgb; its output keeps the known pixels. An OASIS discriminator segments every pixel into the
+landcover classes or "fake", which pushes the generator to paint pixels that read as the
+requested class.
 
 Run with no arguments to train 200 steps at 64 px, width 16, on the bundled Dubai sample (outputs
 in ``runs/inpaint/``)::
@@ -31,7 +32,7 @@ from lcgan.training.recipes import TrainingRun, describe_outputs, set_precision,
 
 # ## Setup
 # The run's settings are a `TrainConfig` (the dataclass behind `lcgan train`) with the inpainting
-# recipe's loss weights: L1 100, GAN 1, ACGAN 1, no VGG feature loss.
+# recipe's loss weights: L1 100, GAN (OASIS) 1, no VGG feature loss, no feature matching.
 
 DEFAULTS = lcgan.TrainConfig.for_task("inpaint")
 lcgan.one_line_errors()  # a user error: one line "train_inpaint_class.py: error: ...", status 2
@@ -68,27 +69,30 @@ batch = next(iter(dataset))
 print(f"{float(np.mean(batch['mask'])):.1%} of the pixels of a batch are removed")
 
 # ## Models
-# Two encoders side by side, one for the masked rgb and the mask, one (with dilated convolutions)
-# for the landcover, joined in one decoder; `composite=True` pastes the known pixels back over the
-# output. The ACGAN discriminator returns `{"patch": (B, h, w, 1) scores, "classes": (B, S, S, K)
-# landcover logits}`.
+# Two encoders side by side, one for the blanked rgb and the mask, one (with dilated
+# convolutions) for the landcover, joined in one decoder; `composite=True` pastes the known pixels
+# back over the output. The OASIS discriminator returns `{"segmentation": (B, S, S, K + 1)
+# logits}`: the landcover classes and "fake", per pixel, from the rgb alone.
 
 generator = models.dual_branch_generator(image_size=config.image_size,
                                          num_classes=legend.num_classes, width=config.width,
+                                         upsample="resize", dilated=True, blank_input=True,
                                          use_mask=True, composite=True)
-discriminator = models.acgan_discriminator(image_size=config.image_size,
+discriminator = models.oasis_discriminator(image_size=config.image_size,
                                            num_classes=legend.num_classes, width=config.width)
 print(f"generator {generator.count_params():,} parameters, "
       f"discriminator {discriminator.count_params():,}")
 
 # ## Losses and the train step
-# With a two-headed discriminator, `LandcoverGAN` adds the ACGAN terms: the discriminator learns
-# to predict the real landcover (`d_acgan`), and the generator is asked for rgb that the
-# discriminator reads as the requested landcover (`g_acgan`), each weighted by `acgan_weight`.
+# With a segmentation discriminator, `LandcoverGAN`'s adversarial terms are OASIS's
+# class-balanced losses: the discriminator labels real pixels with their landcover and generated
+# ones "fake" (`d_loss`), the generator is asked for pixels read as the requested landcover
+# (`g_gan`); L1 (`g_l1`) ties the output to the removed pixels. (`lcgan train --discriminator
+# acgan` trains lcgan 0.1's ACGAN recipe: real/fake patch scores plus a class head.)
 
 gan = lcgan.LandcoverGAN(generator, discriminator, l1_weight=config.l1_weight,
-                         gan_weight=config.gan_weight, acgan_weight=config.acgan_weight,
-                         gan_loss=config.gan_loss, ema_decay=config.ema_decay, seed=config.seed)
+                         gan_weight=config.gan_weight, gan_loss=config.gan_loss,
+                         ema_decay=config.ema_decay, seed=config.seed)
 gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
 

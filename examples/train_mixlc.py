@@ -1,9 +1,10 @@
-"""Mix LC: a UNet learns to paint the landcover it is given (UNet + PatchGAN; L1 + LSGAN + VGG16).
+"""Mix LC: a UNet learns to paint the landcover it is given (UNet + OASIS discriminator).
 
 From two tiles A and B the pipeline pastes a random square of B into A, in the rgb and in the
-landcover alike. The generator sees rgb A and the mixed landcover (one-hot) and must paint the mixed
-rgb: tile A with tile B's pixels in the square, which it knows only by their landcover. A
-conditional PatchGAN judges 16 x 16 px patches of (rgb, landcover) pairs.
+landcover alike. The generator sees rgb A (blanked inside the square), the square and the mixed
+landcover (one-hot) and must paint the mixed rgb: tile A with tile B's pixels in the square, which
+it knows only by their landcover. An OASIS discriminator segments every pixel into the landcover
+classes or "fake"; the generator also learns from L1, VGG16 features and feature matching.
 
 Run with no arguments to train 200 steps at 64 px, width 16, on the bundled Dubai sample (about
 20 s of training on 2 CPU cores; outputs in ``runs/mixlc/``)::
@@ -75,42 +76,53 @@ batch = next(iter(dataset))
 print({name: tuple(value.shape) for name, value in batch.items()})
 
 # ## Models
-# The generator is a pix2pix UNet that sees rgb and one-hot landcover concatenated; the
-# discriminator a conditional PatchGAN that sees them with the real or generated rgb and gives one
-# raw score per patch. Both are plain Keras functional models with named inputs.
+# The generator is a pix2pix UNet that sees rgb and one-hot landcover concatenated. As in GLCIC and
+# DeepFill, its rgb is blanked inside the mask, the mask is an extra input channel and the output
+# keeps rgb A outside the mask (`blank_input`, `use_mask`, `composite`). The discriminator is an
+# OASIS segmenter of the rgb alone: K + 1 logits per pixel, the landcover classes and "fake"; it
+# also returns its intermediate activations for feature matching (`features=True`). Both are plain
+# Keras functional models with named inputs (`lcgan train --generator/--discriminator` has more).
 
 generator = models.unet_generator(image_size=config.image_size, num_classes=legend.num_classes,
-                                  width=config.width)
-discriminator = models.patch_discriminator(image_size=config.image_size,
-                                           num_classes=legend.num_classes, width=config.width)
-print(f"generator {generator.count_params():,} parameters, "
-      f"discriminator {discriminator.count_params():,}, scores {discriminator.output.shape}")
+                                  width=config.width, upsample="resize", blank_input=True,
+                                  use_mask=True, composite=True)
+discriminator = models.oasis_discriminator(image_size=config.image_size,
+                                           num_classes=legend.num_classes, width=config.width,
+                                           features=True)
+print(f"generator {generator.count_params():,} parameters, discriminator "
+      f"{discriminator.count_params():,}, logits {discriminator.output['segmentation'].shape}")
 
 # ## Losses and the train step
-# `LandcoverGAN.train_step` runs the generator once per step; the discriminator learns the least
-# squares GAN loss on real and generated patches, the generator
-# `l1_weight * L1 + gan_weight * LSGAN + feature_weight * VGG16 relu3_3 distance`. `feature_loss`
-# builds `losses.VGGFeatureLoss(weights="imagenet")`; offline without the cached ImageNet
-# weights it says loudly that the feature loss is off and returns None. The generator's moving
-# average (`ema_decay`) is what gets exported. For scale: copying rgb A scores this L1 (inside
-# and outside the square alike, on the [-1, 1] scale):
+# `LandcoverGAN.train_step` runs the generator once per step. With an OASIS discriminator the
+# adversarial terms are class-balanced segmentation losses: the discriminator learns to give real
+# pixels their landcover class and generated pixels the class "fake", the generator to have its
+# pixels read as the requested class. The generator's total is `l1_weight * L1` (pixels inside
+# the mask weigh `l1_inside_weight`, outside 1) `+ gan_weight * OASIS + feature_weight * VGG16
+# relu3_3 distance + feature_matching_weight * distance of the discriminator's activations`.
+# `feature_loss` builds `losses.VGGFeatureLoss(weights="imagenet")`; offline without the cached
+# ImageNet weights it says loudly that the feature loss is off and returns None. The generator's
+# moving average (`ema_decay`) is what gets exported. For scale, the weighted L1 of copying rgb A
+# (on the [-1, 1] scale):
 
-copy_l1 = losses.reconstruction_l1(batch["target"], batch["rgb"], batch["mask"])  # (B,)
+copy_l1 = losses.reconstruction_l1(batch["target"], batch["rgb"], batch["mask"],
+                                   inside_weight=config.l1_inside_weight)  # (B,)
 print(f"L1 of copying the input: {float(np.mean(copy_l1)):.4f}")
 vgg = feature_loss(config)
 gan = lcgan.LandcoverGAN(generator, discriminator, l1_weight=config.l1_weight,
-                         gan_weight=config.gan_weight, gan_loss=config.gan_loss, feature_loss=vgg,
+                         l1_inside_weight=config.l1_inside_weight, gan_weight=config.gan_weight,
+                         gan_loss=config.gan_loss, feature_loss=vgg,
                          feature_weight=config.feature_weight if vgg else 0.0,
+                         feature_matching_weight=config.feature_matching_weight,
                          ema_decay=config.ema_decay, seed=config.seed)
 gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
 
 # ## Callbacks
-# The recipe's callbacks: `TrainingCheckpoint` (the whole state each epoch, restored when the
-# run starts again), `NaNGuard` (stops at the first non-finite loss, keeping the last good
-# checkpoint), `SampleGrid` (`gen_N.png`: input | landcover | generated | target, also to
-# TensorBoard), `keras.callbacks.CSVLogger` (`history.csv`) and `keras.callbacks.TensorBoard`
-# (`logs/`). Append your own Keras callbacks to the list.
+# The recipe's callbacks, in this order: `SampleGrid` (`gen_N.png`: input | landcover |
+# generated | target, also to TensorBoard), `HistoryCSV` (`history.csv`), `TrainingCheckpoint`
+# (the whole training state each epoch, restored when the run starts again), `NaNGuard` (stops at
+# the first non-finite loss; non-finite weights are never checkpointed) and
+# `keras.callbacks.TensorBoard` (`logs/`). Append your own Keras callbacks to the list.
 
 callbacks = standard_callbacks(gan, source, config, out, resume=args.resume)
 
@@ -139,7 +151,8 @@ print(describe_outputs(run))
 edit = lcgan.load_generator(run.export_dir)
 batch = next(iter(data.make_dataset(source, task="mixlc", image_size=config.image_size,
                                     batch_size=config.batch_size, seed=config.seed + 1000)))
-generated = edit(rgb=batch["rgb"], landcover=batch["landcover"])  # (B, S, S, 3) in [-1, 1]
+generated = edit(rgb=batch["rgb"], landcover=batch["landcover"],
+                 mask=batch["mask"])  # (B, S, S, 3) in [-1, 1]
 for name, image in (("generated", generated), ("copy of rgb A", batch["rgb"])):
     l1 = np.nanmean(metrics.masked_l1(batch["target"], image, batch["mask"]))
     print(f"masked L1 of the {name}: {l1:.4f}")

@@ -6,11 +6,14 @@ import os
 import runpy
 import sys
 
+import keras
 import pytest
 
 from lcgan.data import raster, sample_legend
 from lcgan.models import unet_generator
 from lcgan.scenes.export import export_generator
+from lcgan.scenes.provenance import keras_record
+from lcgan.training.recipes import build_gan
 
 from helpers import assert_edit_confined
 
@@ -22,6 +25,7 @@ def _run(monkeypatch, name, *argv):
     """Run ``examples/<name>.py`` with ``argv`` as its command line; returns its globals."""
     path = os.path.join(ROOT, "examples", f"{name}.py")
     monkeypatch.setattr(sys, "argv", [path, *map(str, argv)])
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # a script may install its own
     return runpy.run_path(path, run_name="__main__")
 
 
@@ -43,6 +47,20 @@ def _finite(rows):
     return all(math.isfinite(float(v)) for row in rows for k, v in row.items() if k != "epoch")
 
 
+def _assert_follows_the_recipe(done):
+    """The networks and loss weights the example built are those ``lcgan train`` builds for its
+    configuration (so the example cannot drift from the recipe's defaults unnoticed)."""
+    gan, recipe = done["gan"], build_gan(done["config"], sample_legend().num_classes)
+    for mine, theirs in ((gan.generator, recipe.generator),
+                         (gan.discriminator, recipe.discriminator)):
+        assert mine.name == theirs.name and mine.count_params() == theirs.count_params()
+        assert sorted(t.name for t in mine.inputs) == sorted(t.name for t in theirs.inputs)
+        assert keras.tree.map_structure(lambda t: t.shape, mine.output) == \
+            keras.tree.map_structure(lambda t: t.shape, theirs.output)
+    assert gan.loss_weights == recipe.loss_weights and gan.gan_loss == recipe.gan_loss
+    assert gan.ema_decay == recipe.ema_decay
+
+
 def test_train_mixlc_offline_writes_the_outputs_of_lcgan_train(offline, tmp_path, monkeypatch,
                                                                capsys):
     out = tmp_path / "run"
@@ -55,17 +73,20 @@ def test_train_mixlc_offline_writes_the_outputs_of_lcgan_train(offline, tmp_path
     rows = _history(out)
     assert len(rows) == 1 and "g_feature" not in rows[0] and _finite(rows)
     assert done["config"] == done["config"].load(out / "config.json")
+    assert keras_record(out / "generator.keras")["task"] == "mixlc"
+    _assert_follows_the_recipe(done)
     assert done["generated"].shape == (2, 32, 32, 3)
 
 
 def test_train_inpaint_class_runs_and_the_same_command_resumes(tmp_path, monkeypatch, capsys):
     command = [*TINY, "--out", tmp_path / "run", "--epochs"]
     _run(monkeypatch, "train_inpaint_class", *command, "1")
-    _run(monkeypatch, "train_inpaint_class", *command, "2")  # the same run, one more epoch
+    done = _run(monkeypatch, "train_inpaint_class", *command, "2")  # the same run, one more epoch
     assert "resumed from" in capsys.readouterr().out
     rows = _history(tmp_path / "run")
     assert [row["epoch"] for row in rows] == ["0", "1"]
-    assert {"d_acgan", "g_acgan"} <= set(rows[0]) and _finite(rows)
+    assert {"d_loss", "g_gan", "g_l1"} <= set(rows[0]) and _finite(rows)
+    _assert_follows_the_recipe(done)
     assert os.path.exists(tmp_path / "run" / "gen_2.png")
 
 
@@ -78,10 +99,10 @@ def test_evaluate_scores_the_generator_and_the_baselines(export, tmp_path, monke
     assert os.path.exists(tmp_path / "results.md") and os.path.exists(tmp_path / "examples.png")
 
 
-def test_edit_scene_exports_an_untrained_run_and_changes_only_the_box(tmp_path, monkeypatch):
+def test_edit_scene_trains_briefly_and_changes_only_the_box(tmp_path, monkeypatch):
     box = (100, 150, 164, 230)
-    _run(monkeypatch, "edit_scene", *TINY, "--epochs", "0", "--to", "water", "--box", *box,
-         "--out", tmp_path)
+    _run(monkeypatch, "edit_scene", *TINY, "--epochs", "1", "--steps-per-epoch", "1",
+         "--to", "water", "--box", *box, "--out", tmp_path)
     assert os.path.isfile(tmp_path / "model" / "export" / "saved_model.pb")
     changed = assert_edit_confined(tmp_path)
     top, left, bottom, right = box
