@@ -72,3 +72,11 @@ def test_the_packaged_segmenter_serves_only_the_dubai_legend(fixed_size, monkeyp
     assert segmenters.packaged_segmenter(dubai) is None
     with pytest.raises(ValueError, match="`role`"):
         segmenters.packaged_segmenter(dubai, role="third")
+
+
+def test_the_packaged_second_segmenter_judges_the_bundled_legend_at_any_size():
+    path = segmenters.packaged_segmenter(sample_legend(), role="second")
+    assert path == segmenters.PACKAGED["second"] and path.is_file()
+    heads, note = segmenters.resolve_judge(None, sample_legend(), 48, role="second")
+    out = heads({"rgb": _rgb(48)}, training=False)
+    assert out["logits"].shape == (2, 48, 48, 6) and "tiles 4-8" in note
