@@ -8,10 +8,10 @@ Questions, each answered by ratios measured in one process, steps interleaved ro
    EMA, no VGG, two Adam optimizers. ``reference`` is the tutorial's step written inline below
    (one generator forward, two tapes); ``lcgan`` is ``LandcoverGAN.train_step`` run by Keras'
    own train function (what ``fit`` calls once per step). Goal: ``lcgan / reference`` >= 1.0.
-2. **Recipes.** What do the recipes' extra features cost per image: ``mixlc`` (UNet + PatchGAN,
-   L1 + LSGAN + VGG16 feature loss with ``weights=None`` -- random weights, the same compute --
-   + EMA) and ``inpaint`` (dual-branch generator with mask input and composite + ACGAN
-   discriminator, L1 + LSGAN + ACGAN + EMA), both as ``lcgan.training.recipes`` builds them.
+2. **Recipes.** What do the recipes' extra features cost per image: ``mixlc`` and ``inpaint`` as
+   ``lcgan.training.recipes.build_gan`` builds them from ``TrainConfig.for_task`` (their
+   networks, losses and EMA; the VGG16 feature loss with random weights, the same compute as
+   ImageNet's). The networks are named in the output.
 3. **mixed_bfloat16.** How much faster is each step under ``mixed_bfloat16`` than in float32
    (column ``bf16 / f32``, same configuration, same round)? Goal for mixlc at 256 px: >= 1.3x.
 
@@ -27,9 +27,13 @@ profiler's) summed over the ops a step executes (forward, backward, optimizer); 
 """
 
 import argparse
+import atexit
+import functools
 import os
 import platform
+import shutil
 import statistics
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -44,8 +48,7 @@ from lcgan.data.samples import build_samples  # noqa: E402
 from lcgan.models import patch_discriminator, unet_generator  # noqa: E402
 from lcgan.training.config import TrainConfig  # noqa: E402
 from lcgan.training.gan import LandcoverGAN  # noqa: E402
-from lcgan.training.losses import VGGFeatureLoss  # noqa: E402
-from lcgan.training.recipes import build_networks  # noqa: E402
+from lcgan.training.recipes import build_gan  # noqa: E402
 from timing import timed  # noqa: E402
 
 NUM_CLASSES = 6
@@ -95,19 +98,28 @@ def reference_step(generator, discriminator):
     return step
 
 
-def make_gan(config, size, width, sample_builder=None):
-    """The LandcoverGAN of ``config``: the equal configuration, or a recipe's networks and losses
-    (``sample_builder``: build the samples inside the step from raw batches)."""
+def make_gan(config, size, width, *, samples_in_step=False):
+    """The compiled LandcoverGAN of ``config``: the equal configuration, or a recipe exactly as
+    ``lcgan.training.recipes.build_gan`` builds it, its VGG16 feature loss with random weights
+    (same compute as ImageNet's, from a file written once: no download)."""
     if config == "lcgan":
-        return LandcoverGAN(*_equal_networks(size, width), l1_weight=100.0, gan_weight=1.0,
-                            gan_loss="lsgan", ema_decay=None, seed=0)
-    recipe = TrainConfig.for_task(config, image_size=size, width=width)
-    vgg = VGGFeatureLoss(weights=None) if recipe.feature_weight > 0 else None
-    return LandcoverGAN(*build_networks(recipe, NUM_CLASSES), l1_weight=recipe.l1_weight,
-                        gan_weight=recipe.gan_weight, feature_weight=recipe.feature_weight,
-                        acgan_weight=recipe.acgan_weight, gan_loss=recipe.gan_loss,
-                        feature_loss=vgg, ema_decay=recipe.ema_decay, seed=0,
-                        sample_builder=sample_builder)
+        gan = LandcoverGAN(*_equal_networks(size, width), l1_weight=100.0, gan_weight=1.0,
+                           gan_loss="lsgan", ema_decay=None, seed=0)
+        gan.compile(g_optimizer=_adam(), d_optimizer=_adam())
+        return gan
+    recipe = TrainConfig.for_task(config, image_size=size, width=width, vgg_weights=_random_vgg(),
+                                  require_vgg=True, samples_in_step=samples_in_step)
+    return build_gan(recipe, NUM_CLASSES)
+
+
+@functools.lru_cache(maxsize=1)
+def _random_vgg():
+    folder = tempfile.mkdtemp(prefix="bench_vgg_")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = os.path.join(folder, "vgg16_random.weights.h5")
+    vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
+    vgg.save_weights(path)
+    return path
 
 
 def model_ready_batch(task, size, batch_size):
@@ -126,14 +138,16 @@ def build_case(config, size, policy, batch_size, width):
             step = reference_step(*_equal_networks(size, width))
             return {"run": lambda: sync(step(batch)), "flops": flops(step, batch)}
         gan = make_gan(config, size, width)
-        gan.compile(g_optimizer=_adam(), d_optimizer=_adam())
         gan.make_train_function()  # the function fit calls once per step, on fit's iterator
         if gan.jit_compile != keras_auto_jit():
             raise RuntimeError(f"fit compiles lcgan's step with jit_compile={gan.jit_compile}; "
                                "the reference step must be compiled the same way")
         iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
         return {"run": lambda: sync(gan.train_function(iterator)),
-                "flops": flops(tf.function(gan.train_step), batch)}
+                "flops": flops(tf.function(gan.train_step), batch),
+                "networks": f"{gan.generator.name} + {gan.discriminator.name}"
+                            + (" + VGG16 feature loss" if gan.feature_loss else "")
+                            + (" + EMA" if gan.ema_generator is not None else "")}
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
 
@@ -256,6 +270,9 @@ def main(argv=None):
                  for c in configs}
         times = interleaved(cases, warmup=args.warmup,
                             rounds=args.rounds if size < 256 else args.rounds_256)
+        if size == args.sizes[0]:
+            notes += [""] + [f"- `{config}`: {case['networks']}" for (config, policy), case in
+                             cases.items() if policy == args.dtypes[0] and "networks" in case]
         for row in table_rows(size, times, cases, batch_size, peaks):
             print(row, flush=True)
             table.append(row)

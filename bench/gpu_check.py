@@ -7,7 +7,7 @@ that would start after ``--budget`` seconds is listed as skipped instead):
 2. the equal-configuration ratio of ``bench_train_throughput.py`` (``LandcoverGAN`` vs the plain
    pix2pix tutorial step on the same UNet + PatchGAN), interleaved medians, per dtype policy;
 3. the two recipes (``mixlc``, ``inpaint``) in float32, mixed_float16 and mixed_bfloat16, with the
-   samples built inside the train step (``sample_builder``, under ``fit``'s XLA on a GPU) vs in
+   samples built inside the train step (``samples_in_step``, under ``fit``'s XLA on a GPU) vs in
    ``tf.data`` (``make_dataset(build=True)``), each fed by ``make_dataset`` over the bundled
    sample (cached tiles), as ``fit`` runs them; % of the bf16 matmul peak;
 4. the scene path (``edit_scene`` on a generated GeoTIFF) vs the raw exported model on the same
@@ -38,7 +38,6 @@ import tensorflow as tf  # noqa: E402
 import bench_scene  # noqa: E402
 import bench_train_throughput as throughput  # noqa: E402
 from lcgan.data import make_dataset, sample_source  # noqa: E402
-from lcgan.data.samples import sample_builder  # noqa: E402
 from timing import timed  # noqa: E402
 
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -96,12 +95,9 @@ def recipe_speed(task, policy, in_step, cfg, peak):
     keras.mixed_precision.set_dtype_policy(policy)
     try:
         source = sample_source()
-        builder = sample_builder(task, num_classes=source.legend.num_classes) if in_step else None
         dataset = make_dataset(source, task=task, image_size=cfg["size"], batch_size=cfg["batch"],
                                build=not in_step, cache=True)
-        gan = throughput.make_gan(task, cfg["size"], cfg["width"], sample_builder=builder)
-        gan.compile(g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                    d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+        gan = throughput.make_gan(task, cfg["size"], cfg["width"], samples_in_step=in_step)
         gan.make_train_function()
         iterator = iter(dataset)
         flops = throughput.flops(tf.function(gan.train_step), next(iter(dataset)))
