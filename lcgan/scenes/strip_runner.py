@@ -138,12 +138,17 @@ class _StripRunner:
         return inputs
 
     def predict(self, inputs) -> np.ndarray:
-        """The model's (b, window, window, 3) output as a NumPy array (runs in the model thread)."""
-        return np.asarray(self.model(**inputs))
+        """The model's (b, window, window, 3) output as a float32 array that no one else holds,
+        so the blend may weight it in place (runs in the model thread)."""
+        out = np.asarray(self.model(**inputs), dtype=np.float32)
+        if not out.flags.writeable or any(np.may_share_memory(out, v) for v in inputs.values()):
+            out = out.copy()
+        return out
 
     def blend(self, batch, future) -> None:
         """Add the weighted outputs of ``batch`` to the accumulator."""
-        outputs = future.result() * self.weights  # (b, window, window, 3)
+        outputs = future.result()  # (b, window, window, 3), ours to overwrite
+        np.multiply(outputs, self.weights, out=outputs)
         for (strip, c), tile in zip(batch, outputs):
             self.acc.extend(strip.row + self.window)
             self.acc.add(strip.row, c, tile)

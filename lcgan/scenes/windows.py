@@ -97,7 +97,8 @@ class BlendAccumulator:
             stop = min(col + _COMPOSE_COLUMNS, width)
             cover = self.row_cover[self.top:end, None] * self.col_cover[None, col:stop]
             np.maximum(cover, WEIGHT_FLOOR ** 2, out=cover)  # (count, columns)
-            blended = self.rgb[:count, col:stop] / cover[..., None]  # (count, columns, 3)
+            blended = self.rgb[:count, col:stop]  # (count, columns, 3): dropped below, so scratch
+            np.divide(blended, cover[..., None], out=blended)
             np.copyto(out[:3, :, col:stop], to_uint8(blended, inplace=True).transpose(2, 0, 1),
                       where=where[None, :, col:stop])
         kept = self.rows - count
