@@ -77,14 +77,14 @@ def _write_strip(writers, rng, row, end, size):
     writers["mask"].write(np.ones((1,) + classes.shape, np.uint8), row, 0)
 
 
-def export_model(folder: pathlib.Path, window: int, width: int) -> str:
+def export_model(folder: pathlib.Path, window: int, width: int, upsample: str = "resize") -> str:
     from lcgan.data.legend import sample_legend
     from lcgan.scenes.export import export_generator
     from lcgan.models import unet_generator
 
     folder.mkdir(parents=True, exist_ok=True)
     generator = unet_generator(image_size=window, num_classes=NUM_CLASSES, width=width,
-                               dropout=0.0)
+                               dropout=0.0, upsample=upsample)
     return export_generator(generator, folder / "export", legend=sample_legend(), task="mixlc",
                             image_size=window, overwrite=True, keras_file=False)
 
@@ -178,6 +178,9 @@ def main():
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 64],
                         help="UNet widths of the generators (throughput per width)")
+    parser.add_argument("--upsample", choices=("resize", "transpose"), default="resize",
+                        help="decoder upsampling of the generators (unet_generator's default: "
+                             "resize; transpose is lighter, so the scene path's own work weighs more)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--child", choices=("memory", "throughput"), help=argparse.SUPPRESS)
     parser.add_argument("--scene", help=argparse.SUPPRESS)
@@ -190,12 +193,13 @@ def main():
 
     lines = [f"bench_scene.py on {platform.node()} ({platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} CPUs), {time.strftime('%Y-%m-%d %H:%M')}",
-             f"generators: unet_generator(width=W, depth default) exported, W in {args.widths}; "
+             f"generators: unet_generator(width=W, upsample={args.upsample!r}, depth default) "
+             f"exported, W in {args.widths}; "
              f"window {args.window}, overlap {args.overlap}, batch {args.batch_size}; "
              f"mask = whole scene"]
     with tempfile.TemporaryDirectory(prefix="bench_scene_") as tmp:
         folder = pathlib.Path(tmp)
-        models = {width: export_model(folder / f"width{width}", args.window, width)
+        models = {width: export_model(folder / f"width{width}", args.window, width, args.upsample)
                   for width in args.widths}
         model = models[args.widths[0]]
         memory = {}

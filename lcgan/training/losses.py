@@ -47,9 +47,11 @@ def reconstruction_l1(target, output, mask=None, *, inside_weight=1.0, outside_w
         (B,) mean weighted absolute error over pixels and channels.
     """
     error = ops.abs(ops.cast(target, "float32") - ops.cast(output, "float32"))  # (B, H, W, 3)
-    if mask is not None:
+    if mask is not None and inside_weight != outside_weight:
         mask = ops.cast(mask, "float32")
         error = error * (inside_weight * mask + outside_weight * (1.0 - mask))
+    elif mask is not None and inside_weight != 1.0:  # one weight everywhere: no per-pixel map
+        error = error * inside_weight
     return _per_example_mean(error)
 
 

@@ -18,6 +18,10 @@ def test_masked_l1_weights_inside_and_outside():
         losses.reconstruction_l1(target, output, mask, inside_weight=3.0, outside_weight=1.0))
     np.testing.assert_allclose(plain, [1.0, 1.0])
     np.testing.assert_allclose(weighted, [2.0, 2.0])  # (3 + 1) / 2
+    same = losses.reconstruction_l1(target, output, mask, inside_weight=2.5, outside_weight=2.5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(same), [2.5, 2.5])  # no per-pixel map
+    unmasked = losses.reconstruction_l1(target, output, None, inside_weight=3.0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(unmasked), [1.0, 1.0])  # weights need a mask
 
 
 @pytest.mark.parametrize("kind,d_expected,g_expected", [
