@@ -68,8 +68,11 @@ def scored_table(args, segmenter, train, test, figures):
     table = {"real": result.table["real"], "cycle (lcgan)": result.table["lcgan"]}
     if args.mixlc:
         mixlc = lcgan.load_generator(args.mixlc)
-        # Mix LC's input is the image as it is (not blanked) with the edited landcover.
-        edit = lambda batch: mixlc(rgb=batch["target"], landcover=batch["landcover"])  # noqa: E731
+        # Mix LC's input is the image as it is (a mask-input Mix LC blanks it itself), with the
+        # edited landcover.
+        edit = lambda batch: mixlc(  # noqa: E731
+            rgb=batch["target"], landcover=batch["landcover"],
+            mask=batch["mask"] if mixlc.takes_mask else None)
         table["mixlc (lcgan)"] = lcgan.evaluate(edit, test, **common,
                                                 out=os.path.join(figures, "mixlc")).table["lcgan"]
     table.update({name: row for name, row in result.table.items() if name not in ("real", "lcgan")})

@@ -28,7 +28,8 @@ from lcgan import data, models
 from lcgan.evaluation import baselines, metrics
 from lcgan.scenes.export import save_keras_generator
 from lcgan.training.callbacks import saved_epoch
-from lcgan.training.recipes import TrainingRun, describe_outputs, set_precision, standard_callbacks
+from lcgan.training.recipes import (CACHE_MAX_TILES, TrainingRun, describe_outputs, set_precision,
+                                    standard_callbacks)
 
 # ## Setup
 # The run's settings are a `TrainConfig` (the dataclass behind `lcgan train`) with the inpainting
@@ -64,7 +65,8 @@ source = data.resolve_source(args.data_dir)
 legend = source.legend
 dataset = data.make_dataset(source, task="inpaint", image_size=config.image_size,
                             batch_size=config.batch_size, seed=config.seed,
-                            start=done * config.steps_per_epoch, cache=True)
+                            start=done * config.steps_per_epoch,
+                            cache=len(source) <= CACHE_MAX_TILES)
 batch = next(iter(dataset))
 print(f"{float(np.mean(batch['mask'])):.1%} of the pixels of a batch are removed")
 

@@ -30,8 +30,8 @@ from lcgan.evaluation import metrics
 from lcgan.scenes.export import save_keras_generator
 from lcgan.training import losses
 from lcgan.training.callbacks import saved_epoch
-from lcgan.training.recipes import (TrainingRun, describe_outputs, feature_loss, set_precision,
-                                    standard_callbacks)
+from lcgan.training.recipes import (CACHE_MAX_TILES, TrainingRun, describe_outputs, feature_loss,
+                                    set_precision, standard_callbacks)
 
 # ## Setup
 # A run is described by a `TrainConfig`, the dataclass `lcgan train` fills from its flags, so the
@@ -63,15 +63,17 @@ done = saved_epoch(os.path.join(out, "checkpoints")) if args.resume else 0  # ep
 # them and builds the task's samples batch by batch: `rgb` (B, S, S, 3) in [-1, 1] is rgb A,
 # `landcover` (B, S, S) the class ids of the mixed landcover and `landcover_onehot` (B, S, S, K)
 # their one-hot (the models' input), `mask` (B, S, S, 1) the pasted square, `target` the mixed rgb.
-# The decoded tiles are cached in memory; the stream is seeded, and a resumed run starts it at
-# the first batch after its checkpoint (`start`), so it sees what an uninterrupted run sees.
+# A small source's decoded tiles (at most `CACHE_MAX_TILES`, as `lcgan train` does) stay in
+# memory; the stream is seeded, and a resumed run starts it at the first batch after its
+# checkpoint (`start`), so it sees what an uninterrupted run sees.
 
 source = data.resolve_source(args.data_dir)  # a folder of tiles, or the bundled Dubai sample
 legend = source.legend
 print(f"{len(source)} tiles, {legend.num_classes} classes: {', '.join(legend.names)}")
 dataset = data.make_dataset(source, task="mixlc", image_size=config.image_size,
                             batch_size=config.batch_size, seed=config.seed,
-                            start=done * config.steps_per_epoch, cache=True)
+                            start=done * config.steps_per_epoch,
+                            cache=len(source) <= CACHE_MAX_TILES)
 batch = next(iter(dataset))
 print({name: tuple(value.shape) for name, value in batch.items()})
 

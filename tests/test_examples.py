@@ -7,9 +7,10 @@ import runpy
 import sys
 
 import keras
+import numpy as np
 import pytest
 
-from lcgan.data import raster, sample_legend
+from lcgan.data import raster, sample_legend, sample_source
 from lcgan.models import unet_generator
 from lcgan.scenes.export import export_generator
 from lcgan.scenes.provenance import keras_record
@@ -88,6 +89,21 @@ def test_train_inpaint_class_runs_and_the_same_command_resumes(tmp_path, monkeyp
     assert {"d_loss", "g_gan", "g_l1"} <= set(rows[0]) and _finite(rows)
     _assert_follows_the_recipe(done)
     assert os.path.exists(tmp_path / "run" / "gen_2.png")
+
+
+def test_train_segmenter_saves_a_model_for_any_size(tmp_path, monkeypatch, capsys):
+    _run(monkeypatch, "train_segmenter", *TINY, "--epochs", "1", "--val-batches", "1",
+         "--out", tmp_path)
+    tiles = len(sample_source())
+    held_out = sum(1 for i in range(tiles) if i % 5 == 4)  # every 5th tile (--val-every 5)
+    printed = capsys.readouterr().out
+    assert f"{tiles - held_out} training tiles, {held_out} validation tiles" in printed
+    assert "mean_iou" in printed
+    model = keras.saving.load_model(tmp_path / "segmenter.keras", compile=False)
+    assert model.inputs[0].shape[1:3] == (None, None)
+    logits = model({"rgb": np.zeros((1, 48, 40, 3), "float32")})
+    assert logits.shape == (1, 48, 40, sample_legend().num_classes)
+    assert np.isfinite(keras.ops.convert_to_numpy(logits)).all()
 
 
 def test_evaluate_scores_the_generator_and_the_baselines(export, tmp_path, monkeypatch):
