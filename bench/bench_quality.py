@@ -39,6 +39,10 @@ CONFIGS = {
                                                          fm=10.0, l1_inside=0.1),
         "unet+local_global, mask input, FM, L1 in 0.1": _config(
             "unet", "local_global", mask_input=True, fm=10.0, l1_inside=0.1),
+        "unet+oasis, mask input, FM, L1 in 0.1, noise 8": _config(
+            "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8),
+        "unet+oasis, mask input, FM, L1 in 0, noise 8": _config(
+            "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.0, noise_channels=8),
     },
     "inpaint": {
         "dual_branch+acgan": _config("dual_branch", "acgan", mask_input=True, dilated=True,
@@ -48,6 +52,8 @@ CONFIGS = {
         "dual_branch+oasis": _config("dual_branch", "oasis", mask_input=True, dilated=True),
         "dual_branch+oasis, FM": _config("dual_branch", "oasis", mask_input=True, dilated=True,
                                          fm=10.0),
+        "dual_branch+oasis, noise 8": _config("dual_branch", "oasis", mask_input=True,
+                                              dilated=True, noise_channels=8),
     },
 }
 """Per task: configuration name -> ``lcgan.train`` options. Every other option is the same for all

@@ -93,6 +93,8 @@ _TRAIN_HELP = {
     "dilated": "dilated convolutions in the landcover encoder (dual_branch only)",
     "mask_input": "blank the rgb inside the mask, feed the mask, composite the output",
     "upsample": "upsampling: resize (then convolve, no checkerboard) or transpose",
+    "noise_channels": "per-pixel noise maps fed to the generator inside the mask, new on every "
+                      "call: the latent of texture (0: deterministic)",
     "feature_matching_weight": "weight of the discriminator feature-matching loss (0: off)",
     "segmenter": "cycle: frozen segmenter (.keras) that must read the edits as requested "
                  "(default: the packaged one of the bundled legend)",

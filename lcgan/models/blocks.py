@@ -5,6 +5,7 @@ validation for the model builders, and :func:`select_inputs` to feed a model fro
 All tensors are channels-last: ``(B, H, W, C)``.
 """
 
+import random
 import warnings
 
 import keras
@@ -326,6 +327,30 @@ def generator_rgb(inputs, *, blank):
     return Blank(name="blank_input")([inputs["rgb"], inputs["mask"]])
 
 
+def noise_channels(inputs, channels, *, name="noise"):
+    """Per-pixel latent noise for a generator: ``channels`` N(0, 1) maps, zero outside the mask.
+
+    A convolutional generator fed a blanked region of one class sees the same input at every pixel
+    there, so away from the region's edge it can only paint one flat colour, the mean that L1
+    rewards. Spatial noise (StyleGAN's noise inputs; OASIS' 3D noise) gives it something to turn
+    into texture. The noise is drawn on every call, at inference too: it is the generator's latent,
+    not a regulariser. Where the generator takes a mask, pixels outside it get zeros, so the known
+    context stays deterministic.
+
+    Args:
+        inputs: The named input dict of :func:`image_inputs`.
+        channels: Number of noise maps (>= 1).
+        name: Layer name prefix.
+
+    Returns:
+        (B, H, W, channels) tensor.
+    """
+    noise = SpatialNoise(channels, name=name)(inputs["rgb"])
+    if "mask" in inputs:
+        noise = keras.layers.Multiply(name=f"{name}_in_mask")([noise, inputs["mask"]])
+    return noise
+
+
 def finish_generator(inputs, generated, *, composite, name):
     """Wrap a generator graph: with ``composite``, output = mask*generated + (1-mask)*rgb.
 
@@ -365,3 +390,40 @@ class Blank(keras.layers.Layer):
 
     def compute_output_shape(self, input_shapes):
         return input_shapes[0]
+
+
+@keras.saving.register_keras_serializable(package="lcgan")
+class SpatialNoise(keras.layers.Layer):
+    """``reference (B, H, W, ·) -> (B, H, W, channels)`` standard normal noise, new on every call.
+
+    Each call draws with the stateless seed ``(seed, calls)`` and counts itself in ``calls``, a
+    non-trainable int64 weight: it is saved with the model and in training checkpoints, so a
+    resumed run draws what an uninterrupted one would, and the EMA copy (which copies
+    non-trainable weights) follows it. ``seed`` None picks one from Python's ``random`` (seeded
+    by ``keras.utils.set_random_seed``) and keeps it in the config.
+    """
+
+    def __init__(self, channels, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        check_positive("noise_channels", channels)
+        self.channels = int(channels)
+        self.seed = int(random.randrange(2 ** 31)) if seed is None else int(seed)
+
+    def build(self, input_shape):
+        self.calls = self.add_weight(shape=(), dtype="int64", initializer="zeros",
+                                     trainable=False, aggregation="only_first_replica",
+                                     name="calls")
+
+    def call(self, reference):
+        import tensorflow as tf
+
+        shape = tf.stack([*tf.unstack(tf.shape(reference)[:3]), self.channels])
+        seed = tf.stack([tf.constant(self.seed, tf.int64), self.calls.value])
+        self.calls.assign_add(1)
+        return tf.random.stateless_normal(shape, seed, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:3], self.channels)
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "seed": self.seed}

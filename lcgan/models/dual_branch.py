@@ -3,12 +3,12 @@
 import keras
 
 from lcgan.models.blocks import (check_model_args, conv, decoder, encoder, finish_generator, generator_rgb, image_inputs,
-                                 norm_act, upsample as upsample_layer)
+                                 noise_channels as noise_maps, norm_act, upsample as upsample_layer)
 
 
 def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm="batch",
                           upsample="resize", dropout=0.5, dilated=True, use_mask=False, blank_input=False, composite=False,
-                          name="dual_branch_generator"):
+                          noise_channels=0, name="dual_branch_generator"):
     """Build a generator whose rgb and landcover inputs go through two encoders side by side.
 
     Each encoder has ``depth`` stride-2 blocks (channels ``width * 2**level`` capped at ``8 * width``).
@@ -32,6 +32,9 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
         use_mask: Feed the ``mask`` input to the rgb encoder as an extra channel.
         blank_input: Set the masked pixels of ``rgb`` to 0 before the rgb encoder sees them (GLCIC).
         composite: Output ``mask * generated + (1 - mask) * rgb`` (keeps the known pixels).
+        noise_channels: Per-pixel N(0, 1) maps fed to the rgb encoder (inside the mask when the
+            generator takes one), drawn anew on every call: the latent that lets a blanked region
+            get texture instead of one flat colour (0: a deterministic generator).
         name: Model name.
 
     Inputs (dict):
@@ -56,8 +59,9 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
                              norm=norm, upsample=upsample)
     inputs = image_inputs(image_size, num_classes, mask=use_mask or blank_input or composite)
     rgb = generator_rgb(inputs, blank=blank_input)
-    if use_mask:
-        rgb = keras.layers.Concatenate(name="rgb_mask_concat")([rgb, inputs["mask"]])  # (B, H, W, 4)
+    extra = ([inputs["mask"]] if use_mask else []) + ([noise_maps(inputs, noise_channels)] if noise_channels else [])
+    if extra:
+        rgb = keras.layers.Concatenate(name="rgb_mask_concat")([rgb, *extra])  # (B, H, W, 3 [+ 1] [+ N])
     rgb_features = encoder(rgb, width=width, depth=depth, norm=norm, name="rgb_down")
     landcover_features = encoder(inputs["landcover_onehot"], width=width, depth=depth, norm=norm,
                                  name="landcover_down", dilation_rate=2 if dilated else 1)

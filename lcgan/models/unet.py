@@ -3,11 +3,12 @@
 import keras
 
 from lcgan.models.blocks import (check_model_args, decoder, encoder, finish_generator, generator_rgb, image_inputs,
-                                 upsample as upsample_layer)
+                                 noise_channels as noise_maps, upsample as upsample_layer)
 
 
 def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch", upsample="resize",
-                   dropout=0.5, use_mask=False, blank_input=False, composite=False, name="unet_generator"):
+                   dropout=0.5, use_mask=False, blank_input=False, composite=False, noise_channels=0,
+                   name="unet_generator"):
     """Build a UNet that sees rgb and one-hot landcover concatenated at its input.
 
     ``depth`` stride-2 blocks (4x4 convs, LeakyReLU, channels ``width * 2**level`` capped at ``8 * width``)
@@ -28,6 +29,9 @@ def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch
         use_mask: Feed the ``mask`` input to the network as an extra input channel.
         blank_input: Set the masked pixels of ``rgb`` to 0 before the network sees them (GLCIC).
         composite: Output ``mask * generated + (1 - mask) * rgb`` (keeps the known pixels).
+        noise_channels: Per-pixel N(0, 1) maps concatenated at the input (inside the mask when
+            the generator takes one), drawn anew on every call: the latent that lets a blanked
+            region get texture instead of one flat colour (0: a deterministic generator).
         name: Model name.
 
     Inputs (dict):
@@ -52,7 +56,9 @@ def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch
                              norm=norm, upsample=upsample)
     inputs = image_inputs(image_size, num_classes, mask=use_mask or blank_input or composite)
     channels_in = [generator_rgb(inputs, blank=blank_input), inputs["landcover_onehot"]] + ([inputs["mask"]] if use_mask else [])
-    x = keras.layers.Concatenate(name="input_concat")(channels_in)  # (B, H, W, 3 + K [+ 1])
+    if noise_channels:
+        channels_in.append(noise_maps(inputs, noise_channels))
+    x = keras.layers.Concatenate(name="input_concat")(channels_in)  # (B, H, W, 3 + K [+ 1] [+ N])
     features = encoder(x, width=width, depth=depth, norm=norm, name="down")
     x = decoder(features[-1], [[skip] for skip in features[:-1]], width=width, norm=norm, mode=upsample,
                 dropout=dropout, name="up")  # (B, H/2, W/2, 2 * width)

@@ -65,6 +65,9 @@ class TrainConfig:
         mask_input: the generator's rgb is blanked inside the mask, the mask is an input channel
             and the output is composited with the input outside it (GLCIC / DeepFill).
         upsample: ``"resize"`` (resize then convolve, no checkerboard) or ``"transpose"``.
+        noise_channels: per-pixel N(0, 1) latent maps fed to the generator inside the mask, drawn
+            anew on every call (0: a deterministic generator); see
+            :func:`lcgan.models.blocks.noise_channels`.
         learning_rate: Adam rate of generator and discriminator.
         gan_loss: ``"lsgan"`` or ``"hinge"``.
         l1_weight, gan_weight, feature_weight, acgan_weight: loss weights (task defaults);
@@ -97,6 +100,7 @@ class TrainConfig:
     dilated: bool = False
     mask_input: bool = False
     upsample: str = "resize"
+    noise_channels: int = 0
     learning_rate: float = 2e-4
     gan_loss: str = "lsgan"
     l1_weight: float = 100.0
@@ -127,6 +131,10 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be an integer >= 1. Received: {value!r}")
+        if isinstance(self.noise_channels, bool) or not isinstance(self.noise_channels, int) \
+                or self.noise_channels < 0:
+            raise ValueError(f"`noise_channels` must be an integer >= 0. "
+                             f"Received: {self.noise_channels!r}")
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 0:
             raise ValueError(f"`epochs` must be an integer >= 0. Received: {self.epochs!r}")
         if not self.learning_rate > 0:
@@ -177,8 +185,9 @@ class TrainConfig:
             values = json.load(f)
         known = {field.name for field in dataclasses.fields(cls)} - {"task"}
         task = values.get("task", "mixlc")
-        # A file without the network fields was written when the networks were fixed per task.
-        values = {**LEGACY_NETWORKS.get(task, {}), **values}
+        # A file without the network fields was written when the networks were fixed per task;
+        # one without noise_channels, before generators could take noise.
+        values = {**LEGACY_NETWORKS.get(task, {}), "noise_channels": 0, **values}
         return cls.for_task(task, **{k: v for k, v in values.items() if k in known})
 
     def differences(self, other: "TrainConfig") -> dict:

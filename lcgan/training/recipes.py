@@ -73,15 +73,16 @@ def build_networks(config: TrainConfig, num_classes: int):
     from lcgan import models
 
     shape = dict(image_size=config.image_size, num_classes=num_classes, width=config.width)
+    synthesis = dict(upsample=config.upsample, noise_channels=config.noise_channels)
     # cycle: the sample blanks the edit's input; the cycle pass must see the edited pixels.
     masking = dict(use_mask=config.mask_input,
                    blank_input=config.mask_input and config.task != "cycle",
                    composite=config.mask_input)
     if config.generator == "unet":
-        generator = models.unet_generator(**shape, upsample=config.upsample, **masking)
+        generator = models.unet_generator(**shape, **synthesis, **masking)
     else:
-        generator = models.dual_branch_generator(**shape, upsample=config.upsample,
-                                                 dilated=config.dilated, **masking)
+        generator = models.dual_branch_generator(**shape, **synthesis, dilated=config.dilated,
+                                                 **masking)
     build = {"patch": models.patch_discriminator, "acgan": models.acgan_discriminator,
              "local_global": models.local_global_discriminator,
              "oasis": models.oasis_discriminator}[config.discriminator]
