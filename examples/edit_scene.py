@@ -7,6 +7,7 @@ writes ``before_after.png`` (rgb and landcover, before above after) into ``--out
 
     python examples/edit_scene.py             # trains 2 x 20 steps first; runs/edit_scene/
     python examples/edit_scene.py --model runs/mixlc/export --to vegetation --box 200 300 360 460
+    python examples/edit_scene.py --model runs/mixlc/export --tile 19 --from land --to water
 
 The CRS and transform written here are illustrative (the bundled tiles carry no georeferencing):
 EPSG:32640, WGS 84 / UTM zone 40N, which covers Dubai, with 0.5 m pixels. A real scene keeps
@@ -33,6 +34,9 @@ parser.add_argument("--model", help="export directory (default: train a generato
 parser.add_argument("--to", default="water", help="class name painted into the box (water)")
 parser.add_argument("--box", type=int, nargs=4, metavar=("TOP", "LEFT", "BOTTOM", "RIGHT"),
                     help="pixel rows TOP..BOTTOM, columns LEFT..RIGHT (default: a centred square)")
+parser.add_argument("--from", dest="from_class", metavar="CLASS",
+                    help="change only the box's pixels of this class (default: the whole box), so "
+                         "the new area follows the scene's own boundaries")
 parser.add_argument("--tile", type=int, default=0, help="index of the tile to edit (0)")
 parser.add_argument("--data-dir", help="images/ + masks/ tile folder (default: bundled sample)")
 for flag, default in (("--epochs", 2), ("--steps-per-epoch", 20), ("--image-size", 64),
@@ -77,7 +81,7 @@ raster.write_geotiff(paths["landcover"], landcover, crs=crs, transform=transform
                      overwrite=True)
 
 # ## The edit
-# Paint the box with the chosen class, by name.
+# Paint the box (or only its pixels of class `--from`) with the chosen class, by name.
 
 side = min(height, width) // 4
 top, left, bottom, right = args.box or ((height - side) // 2, (width - side) // 2,
@@ -85,8 +89,11 @@ top, left, bottom, right = args.box or ((height - side) // 2, (width - side) // 
 if not (0 <= top < bottom <= height and 0 <= left < right <= width):
     raise ValueError(f"`--box` must lie inside the {height} x {width} tile with TOP < BOTTOM and "
                      f"LEFT < RIGHT. Received: {[top, left, bottom, right]}")
-edited = landcover.copy()
-edited[top:bottom, left:right] = values[legend.class_id(args.to)]
+area = np.zeros_like(ids, dtype=bool)  # (H, W): the pixels that change class
+area[top:bottom, left:right] = True
+if args.from_class is not None:
+    area &= ids == legend.class_id(args.from_class)
+edited = np.where(area, values[legend.class_id(args.to)], landcover).astype(landcover.dtype)
 raster.write_geotiff(paths["landcover_edited"], edited, crs=crs, transform=transform,
                      nodata=nodata, overwrite=True)
 
@@ -110,8 +117,7 @@ grown = np.zeros_like(changed)
 grown[max(top - 3, 0):bottom + 3, max(left - 3, 0):right + 3] = True
 print(f"{changed.sum()} pixels changed, {(changed & ~grown).sum()} of them outside the box grown "
       f"by 3 px")
-edited_ids = ids.copy()
-edited_ids[top:bottom, left:right] = legend.class_id(args.to)
+edited_ids = np.where(area, legend.class_id(args.to), ids)
 figure = np.concatenate([np.concatenate([rgb, legend.colorize(ids)], axis=1),
                          np.concatenate([after, legend.colorize(edited_ids)], axis=1)], axis=0)
 Image.fromarray(figure).save(os.path.join(args.out, "before_after.png"))

@@ -73,13 +73,16 @@ print(f"{float(np.mean(batch['mask'])):.1%} of the pixels of a batch are removed
 # ## Models
 # Two encoders side by side, one for the blanked rgb and the mask, one (with dilated
 # convolutions) for the landcover, joined in one decoder; `composite=True` pastes the known pixels
-# back over the output. The OASIS discriminator returns `{"segmentation": (B, S, S, K + 1)
-# logits}`: the landcover classes and "fake", per pixel, from the rgb alone.
+# back over the output, and per-pixel noise maps inside the mask (`noise_channels`) give the
+# removed area a latent to paint texture from. The OASIS discriminator returns
+# `{"segmentation": (B, S, S, K + 1) logits}`: the landcover classes and "fake", per pixel, from the
+# rgb alone.
 
 generator = models.dual_branch_generator(image_size=config.image_size,
                                          num_classes=legend.num_classes, width=config.width,
                                          upsample="resize", dilated=True, blank_input=True,
-                                         use_mask=True, composite=True)
+                                         use_mask=True, composite=True,
+                                         noise_channels=config.noise_channels)
 discriminator = models.oasis_discriminator(image_size=config.image_size,
                                            num_classes=legend.num_classes, width=config.width)
 print(f"generator {generator.count_params():,} parameters, "

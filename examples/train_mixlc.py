@@ -82,12 +82,16 @@ print({name: tuple(value.shape) for name, value in batch.items()})
 # DeepFill, its rgb is blanked inside the mask, the mask is an extra input channel and the output
 # keeps rgb A outside the mask (`blank_input`, `use_mask`, `composite`). The discriminator is an
 # OASIS segmenter of the rgb alone: K + 1 logits per pixel, the landcover classes and "fake"; it
-# also returns its intermediate activations for feature matching (`features=True`). Both are plain
-# Keras functional models with named inputs (`lcgan train --generator/--discriminator` has more).
+# also returns its intermediate activations for feature matching (`features=True`). Inside the
+# blanked square every pixel of one class sees the same input, so the generator also gets 8 maps of
+# per-pixel noise there (`noise_channels`), new on every call: the latent it turns into texture
+# instead of one flat colour. Both are plain Keras functional models with named inputs
+# (`lcgan train --generator/--discriminator` has more).
 
 generator = models.unet_generator(image_size=config.image_size, num_classes=legend.num_classes,
                                   width=config.width, upsample="resize", blank_input=True,
-                                  use_mask=True, composite=True)
+                                  use_mask=True, composite=True,
+                                  noise_channels=config.noise_channels)
 discriminator = models.oasis_discriminator(image_size=config.image_size,
                                            num_classes=legend.num_classes, width=config.width,
                                            features=True)

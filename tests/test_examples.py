@@ -129,6 +129,27 @@ def test_edit_scene_trains_briefly_and_changes_only_the_box(tmp_path, monkeypatc
     assert os.path.exists(tmp_path / "before_after.png")
 
 
+def test_edit_scene_from_a_class_relabels_only_that_class_inside_the_box(export, tmp_path,
+                                                                         monkeypatch):
+    box = (200, 200, 400, 420)
+    _run(monkeypatch, "edit_scene", "--model", export, "--tile", "19", "--from", "land",
+         "--to", "water", "--box", *box, "--out", tmp_path)
+    legend = sample_legend()
+    values = np.array([c.value for c in legend.classes])
+    with raster.RasterReader(tmp_path / "landcover.tif") as before, \
+            raster.RasterReader(tmp_path / "landcover_edited.tif") as after:
+        old, new = (r.read(0, 0, r.profile["height"], r.profile["width"])[0] for r in (before, after))
+    relabelled = old != new
+    top, left, bottom, right = box
+    inside = np.zeros_like(relabelled)
+    inside[top:bottom, left:right] = True
+    assert relabelled.any() and not (relabelled & ~inside).any()
+    land, water = (values[legend.class_id(name)] for name in ("land", "water"))
+    assert (old[relabelled] == land).all() and (new[relabelled] == water).all()
+    assert (new[inside & (old != land)] == old[inside & (old != land)]).all()  # others kept
+    assert_edit_confined(tmp_path)
+
+
 def test_edit_scene_rejects_a_box_outside_the_tile(export, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="--box"):
         _run(monkeypatch, "edit_scene", "--model", export, "--box", 0, 0, 5000, 10,
