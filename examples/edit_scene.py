@@ -99,10 +99,12 @@ raster.write_geotiff(paths["landcover_edited"], edited, crs=crs, transform=trans
 
 # ## Re-render
 # `edit_scene` finds the changed area (where the two landcover rasters differ, grown by `grow`
-# pixels), runs the generator over overlapping windows of the training size that touch it, blends
-# their overlaps, and replaces only that area: every other pixel is copied bit for bit.
+# pixels), runs the generator over overlapping windows that touch it, blends their overlaps, and
+# replaces only that area: every other pixel is copied bit for bit. The generators are fully
+# convolutional, so the windows need not be the training size: `lcgan edit`'s 256 px (or the
+# training size, if larger) gives each window more context and the scene fewer window edges.
 
-window = generator.metadata["image_size"][0]
+window = max(256, generator.metadata["image_size"][0])
 lcgan.edit_scene(generator, paths["rgb"], paths["landcover_edited"], paths["edited"],
                  original_landcover_path=paths["landcover"], window=window, overlap=window // 4,
                  grow=3, overwrite=True, progress=False)
