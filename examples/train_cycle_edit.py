@@ -83,14 +83,15 @@ print(f"{float(np.mean(batch['mask'])):.1%} of the pixels of a batch are re-rend
       f"{float(np.mean(moved)):.1%} change class")
 
 # ## Models
-# The dual-branch generator takes the mask as a channel and composites its output with its rgb
-# input outside the mask. It must not blank its input itself: the cycle feeds it the edited pixels.
+# The dual-branch generator takes the mask as a channel (and per-pixel noise inside it, the latent
+# of texture) and composites its output with its rgb input outside the mask. It must not blank its input itself: the cycle feeds it the edited pixels.
 # The discriminator is conditioned on the landcover (ACGAN: patch scores and per-pixel class
 # logits) and also returns its intermediate activations, for feature matching on the cycle. The
 # segmenter is frozen: nothing of it is trained here.
 
 shape = dict(image_size=config.image_size, num_classes=legend.num_classes, width=config.width)
-generator = models.dual_branch_generator(**shape, use_mask=True, composite=True)
+generator = models.dual_branch_generator(**shape, use_mask=True, composite=True,
+                                         noise_channels=config.noise_channels)
 discriminator = models.acgan_discriminator(**shape, features=config.feature_matching_weight > 0)
 segmenter = cycle_segmenter(config, legend)
 print(f"generator {generator.count_params():,} parameters, "
