@@ -417,7 +417,7 @@ class SpatialNoise(keras.layers.Layer):
     def call(self, reference):
         import tensorflow as tf
 
-        shape = tf.stack([*tf.unstack(tf.shape(reference)[:3]), self.channels])
+        shape = tf.concat([tf.shape(reference)[:3], [self.channels]], axis=0)
         seed = tf.stack([tf.constant(self.seed, tf.int64), self.calls.value])
         self.calls.assign_add(1)
         return tf.random.stateless_normal(shape, seed, dtype=self.compute_dtype)

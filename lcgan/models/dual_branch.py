@@ -59,7 +59,9 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
                              norm=norm, upsample=upsample)
     inputs = image_inputs(image_size, num_classes, mask=use_mask or blank_input or composite)
     rgb = generator_rgb(inputs, blank=blank_input)
-    extra = ([inputs["mask"]] if use_mask else []) + ([noise_maps(inputs, noise_channels)] if noise_channels else [])
+    extra = [inputs["mask"]] if use_mask else []
+    if noise_channels:
+        extra.append(noise_maps(inputs, noise_channels))
     if extra:
         rgb = keras.layers.Concatenate(name="rgb_mask_concat")([rgb, *extra])  # (B, H, W, 3 [+ 1] [+ N])
     rgb_features = encoder(rgb, width=width, depth=depth, norm=norm, name="rgb_down")

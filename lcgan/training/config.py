@@ -133,12 +133,10 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be an integer >= 1. Received: {value!r}")
-        if isinstance(self.noise_channels, bool) or not isinstance(self.noise_channels, int) \
-                or self.noise_channels < 0:
-            raise ValueError(f"`noise_channels` must be an integer >= 0. "
-                             f"Received: {self.noise_channels!r}")
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 0:
-            raise ValueError(f"`epochs` must be an integer >= 0. Received: {self.epochs!r}")
+        for name in ("epochs", "noise_channels"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"`{name}` must be an integer >= 0. Received: {value!r}")
         if not self.learning_rate > 0:
             raise ValueError(f"`learning_rate` must be > 0. Received: {self.learning_rate!r}")
         for name in ("l1_weight", "gan_weight", "feature_weight", "acgan_weight",
