@@ -54,6 +54,13 @@ CONFIGS = {
                                          fm=10.0),
         "dual_branch+oasis, noise 8": _config("dual_branch", "oasis", mask_input=True,
                                               dilated=True, noise_channels=8),
+        # LaMa's pixel loss (l1 weight_missing 0 / 0.1 of the known weight): the hole left to the
+        # discriminator and its feature matching.
+        **{f"dual_branch+oasis, noise 8{fm_name}, L1 in {l1_inside:g}": _config(
+            "dual_branch", "oasis", mask_input=True, dilated=True, noise_channels=8, fm=fm,
+            l1_inside=l1_inside)
+           for fm_name, fm, l1_inside in ((", FM", 10.0, 0.0), (", FM", 10.0, 0.1), (", FM", 10.0, 0.3),
+                                          (", FM 30", 30.0, 0.1), ("", 0.0, 0.1))},
     },
 }
 """Per task: configuration name -> ``lcgan.train`` options. Every other option is the same for all

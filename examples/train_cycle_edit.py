@@ -107,7 +107,8 @@ print(f"generator {generator.count_params():,} parameters, "
 # edits with the edited one.
 
 gan = CycleEditGAN(generator, discriminator, segmenter,
-                   consistency_weight=config.consistency_weight, cycle_weight=config.l1_weight,
+                   consistency_weight=config.consistency_weight,
+                   consistency_margin=config.consistency_margin, cycle_weight=config.l1_weight,
                    gan_weight=config.gan_weight, acgan_weight=config.acgan_weight,
                    feature_matching_weight=config.feature_matching_weight,
                    gan_loss=config.gan_loss, ema_decay=config.ema_decay, seed=config.seed)

@@ -77,6 +77,8 @@ class TrainConfig:
             VGG and feature-matching terms compare the cycle with the original (there is no
             paired target of the edit).
         consistency_weight: ``cycle`` only: weight of the segmenter consistency term.
+        consistency_margin: ``cycle`` only: pixels next to the edit's edge that the consistency
+            term leaves out, so the edit may blend into its surroundings there.
         segmenter: ``cycle`` only: the frozen segmenter (``.keras``) that must read the edit as
             requested; "" takes the packaged one for the bundled Dubai legend.
         transitions: ``cycle`` only: JSON file of the class-transition matrix of the edits (see
@@ -111,6 +113,7 @@ class TrainConfig:
     acgan_weight: float = 0.0
     feature_matching_weight: float = 0.0
     consistency_weight: float = 0.0
+    consistency_margin: int = 0
     segmenter: str = ""
     transitions: str = ""
     l1_inside_weight: float = 1.0
@@ -133,7 +136,7 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be an integer >= 1. Received: {value!r}")
-        for name in ("epochs", "noise_channels"):
+        for name in ("epochs", "noise_channels", "consistency_margin"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"`{name}` must be an integer >= 0. Received: {value!r}")
@@ -149,7 +152,8 @@ class TrainConfig:
         if self.task == "cycle" and not self.mask_input:
             raise ValueError("Task 'cycle' re-renders the masked area only: `mask_input` must be "
                              "True (mask channel, composited output).")
-        cycle_only = {"consistency_weight": 0.0, "segmenter": "", "transitions": ""}
+        cycle_only = {"consistency_weight": 0.0, "consistency_margin": 0, "segmenter": "",
+                      "transitions": ""}
         given = [name for name, off in cycle_only.items() if getattr(self, name) != off]
         if self.task != "cycle" and given:
             raise ValueError(f"{given} apply to task 'cycle' only. Received task {self.task!r}.")
@@ -186,8 +190,10 @@ class TrainConfig:
         known = {field.name for field in dataclasses.fields(cls)} - {"task"}
         task = values.get("task", "mixlc")
         # A file without the network fields was written when the networks were fixed per task;
-        # one without noise_channels, before generators could take noise.
-        values = {**LEGACY_NETWORKS.get(task, {}), "noise_channels": 0, **values}
+        # one without noise_channels (consistency_margin), before generators could take noise
+        # (before the consistency term had a margin).
+        values = {**LEGACY_NETWORKS.get(task, {}), "noise_channels": 0, "consistency_margin": 0,
+                  **values}
         return cls.for_task(task, **{k: v for k, v in values.items() if k in known})
 
     def differences(self, other: "TrainConfig") -> dict:

@@ -70,6 +70,8 @@ class CycleEditGAN(LandcoverGAN):
             logits, trained on real imagery (e.g. :func:`lcgan.models.segmenter`). It is set
             non-trainable here and called in inference mode.
         consistency_weight: weight of the segmenter consistency term.
+        consistency_margin: pixels next to the edit's edge left out of the consistency term
+            (:func:`~lcgan.training.losses.consistency_loss`).
         cycle_weight: weight of the cycle L1 term.
         **options: the other :class:`LandcoverGAN` arguments (``gan_weight``, ``acgan_weight``,
             ``feature_matching_weight``, ``feature_weight`` with ``feature_loss``, ``gan_loss``,
@@ -81,13 +83,18 @@ class CycleEditGAN(LandcoverGAN):
     """
 
     def __init__(self, generator, discriminator, segmenter, *, consistency_weight=1.0,
-                 cycle_weight=10.0, **options):
+                 consistency_margin=0, cycle_weight=10.0, **options):
         if "l1_weight" in options:
             raise ValueError("CycleEditGAN has no paired L1 on the edit; weigh the cycle's L1 "
                              "with `cycle_weight`.")
         super().__init__(generator, discriminator, l1_weight=cycle_weight, **options)
         if consistency_weight < 0:
             raise ValueError(f"`consistency_weight` must be >= 0. Received: {consistency_weight}")
+        if isinstance(consistency_margin, bool) or not isinstance(consistency_margin, int) \
+                or consistency_margin < 0:
+            raise ValueError(f"`consistency_margin` must be an integer >= 0. "
+                             f"Received: {consistency_margin!r}")
+        self.consistency_margin = consistency_margin
         names = [tensor.name for tensor in generator.inputs]
         if "mask" not in names:
             raise ValueError(f"The cycle generator must take a 'mask' input and composite its "
@@ -152,7 +159,8 @@ class CycleEditGAN(LandcoverGAN):
         """Unpaired terms of the edit, consistency, and paired terms of the cycle: {name: (B,)}."""
         terms, total = self._adversarial_terms(batch, fake_out)
         terms["g_consistency"] = losses.consistency_loss(
-            batch["landcover"], fake_out["segmenter_logits"], batch["mask"])
+            batch["landcover"], fake_out["segmenter_logits"], batch["mask"],
+            margin=self.consistency_margin)
         total = total + self.loss_weights["consistency_weight"] * terms["g_consistency"]
         paired, paired_total = self._paired_terms(self.before_edit(batch), fake_out["cycled"],
                                                   real_out, fake_out["cycled_out"])

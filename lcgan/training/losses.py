@@ -125,7 +125,7 @@ def acgan_loss(landcover, class_logits):
     return _region_mean(per_pixel, valid)
 
 
-def consistency_loss(landcover, logits, mask):
+def consistency_loss(landcover, logits, mask, margin=0):
     """Segmenter consistency of an edit: does a frozen segmenter read the edit as requested?
 
     The cross-entropy of the segmenter's logits on the edited image against the requested
@@ -135,12 +135,38 @@ def consistency_loss(landcover, logits, mask):
         landcover: (B, H, W) int requested class ids, ``IGNORE`` (-1) pixels skipped.
         logits: (B, H, W, K) segmenter logits on the edited image.
         mask: (B, H, W, 1) float, 1 inside the edited area.
+        margin: pixels of the edited area next to its edge that are left out (see
+            :func:`erode_mask`): a real class boundary is a soft transition over a few pixels,
+            and the outside is kept as it is, so asking for the new class right at the edge asks
+            for a hard seam.
 
     Returns:
         (B,) mean cross-entropy over each example's masked annotated pixels (0 if none).
     """
-    inside = ops.cast(mask, "float32")[..., 0] > 0.5  # (B, H, W)
+    inside = erode_mask(mask, margin)[..., 0] > 0.5  # (B, H, W)
     return acgan_loss(ops.where(inside, ops.cast(landcover, "int32"), IGNORE), logits)
+
+
+def erode_mask(mask, margin):
+    """``mask`` without its pixels within ``margin`` pixels (Chebyshev) of an unmasked pixel.
+
+    The image border is not an edge. An example whose whole mask lies within the margin keeps
+    its mask, so thin edits (a road) still count.
+
+    Args:
+        mask: (B, H, W, 1) float, 1 inside.
+        margin: int >= 0 (0: ``mask`` as float32).
+
+    Returns:
+        (B, H, W, 1) float32 0/1.
+    """
+    mask = ops.cast(ops.cast(mask, "float32") > 0.5, "float32")
+    if margin <= 0:
+        return mask
+    outside_near = ops.max_pool(1.0 - mask, pool_size=2 * margin + 1, strides=1, padding="same")
+    eroded = mask * (1.0 - outside_near)
+    kept = ops.sum(eroded, axis=(1, 2, 3), keepdims=True) > 0
+    return ops.where(kept, eroded, mask)
 
 
 def _region_mean(per_pixel, region):

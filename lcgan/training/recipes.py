@@ -160,6 +160,7 @@ def build_gan(config: TrainConfig, num_classes: int, *, legend=None):
 
         gan = CycleEditGAN(generator, discriminator, cycle_segmenter(config, legend),
                            consistency_weight=config.consistency_weight,
+                           consistency_margin=config.consistency_margin,
                            cycle_weight=config.l1_weight, **options)
     else:
         gan = LandcoverGAN(generator, discriminator, l1_weight=config.l1_weight, **options)

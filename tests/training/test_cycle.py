@@ -75,6 +75,31 @@ def test_consistency_loss_on_hand_made_logits():
     assert float(losses.consistency_loss(requested, wrong, np.zeros_like(mask))[0]) == 0.0
 
 
+def test_erode_mask_drops_the_band_next_to_unmasked_pixels_but_not_the_image_border():
+    mask = np.zeros((3, 8, 8, 1), np.float32)
+    mask[0, 1:7, 1:7] = 1  # a 6x6 square inside the image
+    mask[1, :4, :4] = 1  # a 4x4 square in the corner
+    mask[2, 3, :] = 1  # a one-pixel line: all of it lies within the margin
+    eroded = np.asarray(losses.erode_mask(mask, 1))[..., 0]
+    expected = np.zeros((3, 8, 8))
+    expected[0, 2:6, 2:6] = 1
+    expected[1, :3, :3] = 1  # the image border is not an edge
+    expected[2] = mask[2, ..., 0]  # nothing would be left: the example keeps its mask
+    np.testing.assert_array_equal(eroded, expected)
+    np.testing.assert_array_equal(np.asarray(losses.erode_mask(mask, 0)), mask)
+
+
+def test_the_consistency_margin_leaves_out_the_edge_of_the_edit():
+    requested = np.ones((1, 8, 8), np.int64)
+    mask = np.zeros((1, 8, 8, 1), np.float32)
+    mask[0, 1:7, 1:7] = 1
+    logits = 20.0 * np.eye(CLASSES)[requested]  # right in the middle ...
+    logits[0, 1, 1:7] = 20.0 * np.eye(CLASSES)[0]  # ... wrong along the top row of the edit
+    assert float(losses.consistency_loss(requested, logits, mask)[0]) == pytest.approx(
+        20.0 * 6 / 36, abs=1e-3)
+    assert float(losses.consistency_loss(requested, logits, mask, margin=1)[0]) < 1e-6
+
+
 def test_the_cycle_sees_the_edited_pixels_and_reconstructs_the_original(trained_segmenter):
     gan = CycleEditGAN(shift_generator(), patch_discriminator(image_size=SIZE, num_classes=CLASSES,
                                                               width=4, depth=3),
@@ -148,6 +173,9 @@ def test_bad_arguments_are_named(trained_segmenter):
         CycleEditGAN(masked, disc, segmenter(image_size=SIZE, num_classes=3, width=4, depth=2))
     with pytest.raises(ValueError, match="consistency_weight"):
         CycleEditGAN(masked, disc, trained_segmenter, consistency_weight=-1.0)
+    for margin in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="consistency_margin"):
+            CycleEditGAN(masked, disc, trained_segmenter, consistency_margin=margin)
 
 
 def test_a_cycle_export_edits_a_geotiff_from_the_blanked_changed_area(geotiff_pair, tmp_path):
@@ -218,13 +246,19 @@ def test_lcgan_train_task_cycle_flags_give_the_cycle_recipe():
     from lcgan.cli import _train_arguments, config_from_args
     from lcgan.training.config import TrainConfig
 
-    argv = ["--task", "cycle", "--segmenter", "seg.keras", "--consistency-weight", "2"]
+    argv = ["--task", "cycle", "--segmenter", "seg.keras", "--consistency-weight", "2",
+            "--consistency-margin", "2"]
     parser = argparse.ArgumentParser(conflict_handler="resolve")
     _train_arguments(parser, argv)
     config = config_from_args(parser.parse_args(argv))
-    assert config == TrainConfig.for_task("cycle", segmenter="seg.keras", consistency_weight=2.0)
+    assert config == TrainConfig.for_task("cycle", segmenter="seg.keras", consistency_weight=2.0,
+                                          consistency_margin=2)
     assert config.mask_input and config.l1_weight == 10.0
     with pytest.raises(ValueError, match="task 'cycle' only"):
         TrainConfig.for_task("mixlc", segmenter="seg.keras")
+    with pytest.raises(ValueError, match="task 'cycle' only"):
+        TrainConfig.for_task("inpaint", consistency_margin=2)
+    with pytest.raises(ValueError, match="consistency_margin"):
+        TrainConfig.for_task("cycle", consistency_margin=-1)
     with pytest.raises(ValueError, match="mask_input"):
         TrainConfig.for_task("cycle", mask_input=False)

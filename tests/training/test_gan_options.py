@@ -113,3 +113,11 @@ def test_old_config_files_load_the_networks_they_were_trained_with(tmp_path):
     assert (loaded.generator, loaded.discriminator, loaded.upsample) == ("dual_branch", "acgan", "transpose")
     assert loaded.differences(TrainConfig.for_task("inpaint")) == {
         "discriminator": ("acgan", "oasis"), "upsample": ("transpose", "resize")}
+
+
+def test_an_old_cycle_config_file_loads_without_the_consistency_margin(tmp_path):
+    path = tmp_path / "config.json"
+    TrainConfig.for_task("cycle", consistency_margin=3).save(path)
+    older = {k: v for k, v in json.loads(path.read_text()).items() if k != "consistency_margin"}
+    path.write_text(json.dumps(older))
+    assert TrainConfig.load(path).consistency_margin == 0  # what it was trained with
