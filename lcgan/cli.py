@@ -96,6 +96,8 @@ _TRAIN_HELP = {
     "noise_channels": "per-pixel noise maps fed to the generator inside the mask, new on every "
                       "call: the latent of texture (0: deterministic)",
     "feature_matching_weight": "weight of the discriminator feature-matching loss (0: off)",
+    "seam_weight": "weight of the colour step across the mask's edge (0: off)",
+    "consistency_margin": "cycle: pixels next to the edit's edge left out of the consistency loss",
     "segmenter": "cycle: frozen segmenter (.keras) that must read the edits as requested "
                  "(default: the packaged one of the bundled legend)",
     "transitions": "cycle: JSON class-transition matrix of the edits, e.g. "

@@ -85,6 +85,8 @@ class TrainConfig:
             :func:`lcgan.data.edits.transition_matrix`); "" makes every change equally likely.
         feature_matching_weight: weight of the discriminator feature-matching loss (0: off).
         l1_inside_weight, l1_outside_weight: L1 weights inside / outside the mask.
+        seam_weight: weight of the colour step across the mask's edge
+            (:func:`lcgan.training.losses.seam_loss`; for ``cycle``, of the edit).
         ema_decay: decay of the exported moving-average generator; 0 disables it.
         vgg_weights: VGG16 weights of the feature loss: ``"imagenet"``, a file path, or ``"none"``.
         require_vgg: fail instead of training without the feature loss when VGG16 weights lack.
@@ -118,6 +120,7 @@ class TrainConfig:
     transitions: str = ""
     l1_inside_weight: float = 1.0
     l1_outside_weight: float = 1.0
+    seam_weight: float = 0.0
     ema_decay: float = 0.999
     vgg_weights: str = "imagenet"
     require_vgg: bool = False
@@ -144,7 +147,7 @@ class TrainConfig:
             raise ValueError(f"`learning_rate` must be > 0. Received: {self.learning_rate!r}")
         for name in ("l1_weight", "gan_weight", "feature_weight", "acgan_weight",
                      "feature_matching_weight", "consistency_weight", "l1_inside_weight",
-                     "l1_outside_weight"):
+                     "l1_outside_weight", "seam_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0. Received: {getattr(self, name)!r}")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -190,10 +193,10 @@ class TrainConfig:
         known = {field.name for field in dataclasses.fields(cls)} - {"task"}
         task = values.get("task", "mixlc")
         # A file without the network fields was written when the networks were fixed per task;
-        # one without noise_channels (consistency_margin), before generators could take noise
-        # (before the consistency term had a margin).
+        # one without noise_channels (consistency_margin, seam_weight), before generators could
+        # take noise (before the consistency term had a margin, before the seam term).
         values = {**LEGACY_NETWORKS.get(task, {}), "noise_channels": 0, "consistency_margin": 0,
-                  **values}
+                  "seam_weight": 0.0, **values}
         return cls.for_task(task, **{k: v for k, v in values.items() if k in known})
 
     def differences(self, other: "TrainConfig") -> dict:

@@ -20,6 +20,7 @@ Reported metrics (the names are stable):
 ``g_feature``  VGG feature loss (when a ``feature_loss`` is given)
 ``g_fm``       discriminator feature matching (when ``feature_matching_weight`` > 0)
 ``g_acgan``    ACGAN cross-entropy on generated images (ACGAN discriminators only)
+``g_seam``     colour step across the mask's edge (when ``seam_weight`` > 0)
 ``masked_l1``  ``evaluate`` only: :func:`lcgan.evaluation.metrics.masked_l1` inside the mask, [0, 1] scale
 ``psnr``       ``evaluate`` only: whole-image :func:`lcgan.evaluation.metrics.masked_psnr` in dB, peak 1 on
                the [0, 1] scale (``max_val=2`` in [-1, 1])
@@ -47,7 +48,7 @@ from lcgan.models.blocks import select_inputs
 from lcgan.images import shown_generator
 
 TRAIN_METRICS = ("d_loss", "d_real", "d_fake", "d_acgan", "g_loss", "g_l1", "g_gan", "g_feature",
-                 "g_fm", "g_acgan")
+                 "g_fm", "g_acgan", "g_seam")
 DISCRIMINATOR_OUTPUTS = ({"patch"}, {"patch", "classes"}, {"segmentation"})
 """The output layouts a discriminator may have (each optionally with ``"features"``): PatchGAN or
 local + global scores, ACGAN scores + class logits, OASIS (K+1)-class segmentation logits."""
@@ -64,7 +65,7 @@ def _mean_score(scores):
     return ops.mean(ops.cast(scores, "float32"), axis=tuple(range(1, len(scores.shape))))
 
 
-class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
+class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
     """Conditional GAN trainer for any lcgan generator / discriminator pair.
 
     Args:
@@ -82,6 +83,8 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
             needs a discriminator with a ``"features"`` output.
         l1_inside_weight: L1 weight of pixels inside the mask.
         l1_outside_weight: L1 weight of pixels outside the mask.
+        seam_weight: weight of :func:`lcgan.training.losses.seam_loss` on the output (the colour
+            step across the mask's edge; needs a ``mask`` in the batches).
         gan_loss: ``"lsgan"`` (least squares) or ``"hinge"``.
         feature_loss: callable ``(target, output) -> (B,)``, e.g. :class:`lcgan.training.losses.VGGFeatureLoss`.
         ema_decay: decay of the generator's moving average copy, or None for no copy.
@@ -91,13 +94,13 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
 
     def __init__(self, generator, discriminator, *, l1_weight=100.0, gan_weight=1.0,
                  feature_weight=0.0, acgan_weight=0.0, feature_matching_weight=0.0, l1_inside_weight=1.0,
-                 l1_outside_weight=1.0, gan_loss="lsgan", feature_loss=None, ema_decay=0.999,
+                 l1_outside_weight=1.0, seam_weight=0.0, gan_loss="lsgan", feature_loss=None, ema_decay=0.999,
                  sample_builder=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         weights = dict(l1_weight=l1_weight, gan_weight=gan_weight, feature_weight=feature_weight,
                        acgan_weight=acgan_weight, feature_matching_weight=feature_matching_weight,
                        l1_inside_weight=l1_inside_weight,
-                       l1_outside_weight=l1_outside_weight)
+                       l1_outside_weight=l1_outside_weight, seam_weight=seam_weight)
         for name, value in weights.items():
             if value < 0:
                 raise ValueError(f"`{name}` must be >= 0. Received: {value}")
@@ -134,7 +137,7 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
         self.eval_seed_generator = keras.random.SeedGenerator(
             None if seed is None else seed + 1, name="eval_seeds")
         used = {"d_acgan": self.acgan, "g_acgan": self.acgan, "g_feature": feature_loss is not None,
-                "g_fm": feature_matching_weight > 0}
+                "g_fm": feature_matching_weight > 0, "g_seam": seam_weight > 0}
         self.train_metric_names = tuple(n for n in TRAIN_METRICS if used.get(n, True))
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.train_metric_names}
         self.trackers["masked_l1"] = ImageMetric("l1", masked=True, name="masked_l1")
@@ -221,15 +224,17 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
 
     def _generator_terms(self, batch, fake, real_out, fake_out):
         """Per-example generator terms {name: (B,)} including the weighted total ``g_loss``."""
-        terms, total = self._adversarial_terms(batch, fake_out)
+        terms, total = self._adversarial_terms(batch, fake, fake_out)
         paired, paired_total = self._paired_terms(batch, fake, real_out, fake_out)
         return {**terms, **paired, "g_loss": total + paired_total}
 
-    def _adversarial_terms(self, batch, fake_out):
-        """What the discriminator says of ``fake`` given ``batch["landcover"]`` (no target needed).
+    def _adversarial_terms(self, batch, fake, fake_out):
+        """What the discriminator says of ``fake`` given ``batch["landcover"]``, and its seam: the
+        terms that need no target.
 
         Returns:
-            ({"g_gan": (B,), "g_acgan": (B,) for ACGAN}, their weighted sum (B,)).
+            ({"g_gan": (B,), "g_acgan": (B,) for ACGAN, "g_seam": (B,) with ``seam_weight``},
+            their weighted sum (B,)).
         """
         w = self.loss_weights
         terms = {"g_gan": (losses.oasis_loss(batch["landcover"], fake_out["segmentation"], real=True)
@@ -239,6 +244,9 @@ class LandcoverGAN(compat.NoSymbolicBuild, keras.Model):
         if self.acgan:
             terms["g_acgan"] = losses.acgan_loss(batch["landcover"], fake_out["classes"])
             total = total + w["acgan_weight"] * terms["g_acgan"]
+        if w["seam_weight"] > 0:
+            terms["g_seam"] = losses.seam_loss(fake, batch["mask"])
+            total = total + w["seam_weight"] * terms["g_seam"]
         return terms, total
 
     def _paired_terms(self, batch, fake, real_out, fake_out):

@@ -169,6 +169,44 @@ def erode_mask(mask, margin):
     return ops.where(kept, eroded, mask)
 
 
+def _vertical_pairs(t):
+    """(B, H, W, ...) -> the (upper, lower) pixels of every vertical neighbour pair."""
+    return t[:, :-1], t[:, 1:]
+
+
+def _horizontal_pairs(t):
+    """(B, H, W, ...) -> the (left, right) pixels of every horizontal neighbour pair."""
+    return t[:, :, :-1], t[:, :, 1:]
+
+
+def seam_loss(image, mask):
+    """Mean colour step between 4-neighbours on either side of the mask's edge.
+
+    The boundary term of partial-convolution inpainting (Liu et al., ECCV 2018, whose total
+    variation covers the hole's 1-px dilation), kept to the pairs that straddle the edge so the
+    texture inside the region is left free: a generated region whose edge pixels jump away from
+    the kept pixels next to them (a fringe, a hard seam) pays for it. The edit's own content
+    decides how far below that it should go; the weight is small.
+
+    Args:
+        image: (B, H, W, C) composited output.
+        mask: (B, H, W, 1) float, 1 inside the generated region.
+
+    Returns:
+        (B,) mean absolute step (channel mean) over each example's edge pairs (0 if none).
+    """
+    image = ops.cast(image, "float32")
+    inside = ops.cast(ops.cast(mask, "float32") > 0.5, "float32")[..., 0]  # (B, H, W)
+    total, count = 0.0, 0.0
+    for pairs in (_vertical_pairs, _horizontal_pairs):
+        (image_a, image_b), (inside_a, inside_b) = pairs(image), pairs(inside)
+        step = ops.mean(ops.abs(image_b - image_a), axis=-1)  # (B, H', W')
+        crosses = ops.abs(inside_b - inside_a)  # 1 where the pair straddles the edge
+        total = total + ops.sum(step * crosses, axis=(1, 2))
+        count = count + ops.sum(crosses, axis=(1, 2))
+    return total / ops.maximum(count, 1.0)
+
+
 def _region_mean(per_pixel, region):
     """(B, H, W) values, (B, H, W) 0/1 region -> (B,) mean over each example's region (0 if empty)."""
     region = ops.cast(region, "float32")

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 from helpers import random_inputs
-from train_helpers import CLASSES, SIZE, ready_dataset
+from train_helpers import CLASSES, SIZE, ready_dataset, tiny_gan
 
 from lcgan.cli import add_train_arguments, config_from_args
 from lcgan.training.config import GENERATORS, TrainConfig
@@ -121,3 +121,17 @@ def test_an_old_cycle_config_file_loads_without_the_consistency_margin(tmp_path)
     older = {k: v for k, v in json.loads(path.read_text()).items() if k != "consistency_margin"}
     path.write_text(json.dumps(older))
     assert TrainConfig.load(path).consistency_margin == 0  # what it was trained with
+
+
+def test_seam_weight_adds_the_seam_term_and_old_config_files_load_without_it(tmp_path):
+    gan = tiny_gan("inpaint", seam_weight=2.0)
+    history = gan.fit(ready_dataset("inpaint"), epochs=1, verbose=0).history
+    assert "g_seam" in history and np.isfinite(history["g_seam"][-1])
+    assert "g_seam" not in tiny_gan("inpaint").train_metric_names
+    path = tmp_path / "config.json"
+    TrainConfig.for_task("cycle", seam_weight=3.0).save(path)
+    older = {k: v for k, v in json.loads(path.read_text()).items() if k != "seam_weight"}
+    path.write_text(json.dumps(older))
+    assert TrainConfig.load(path).seam_weight == 0.0
+    with pytest.raises(ValueError, match="seam_weight"):
+        TrainConfig.for_task("mixlc", seam_weight=-1.0)

@@ -118,3 +118,27 @@ def test_feature_matching_is_l1_per_layer_and_passes_no_gradient_to_real():
     assert grads[0] is None and grads[1] is None and grads[2] is not None
     with pytest.raises(ValueError, match="same, non-zero length"):
         losses.feature_matching_loss(real, fake[:1])
+
+
+def test_seam_loss_is_the_mean_step_across_the_mask_edge_only():
+    # A 4x4 image, mask on the right half: the edge pairs are the 4 horizontal pairs between
+    # columns 1 and 2. Steps inside the mask (column 2 -> 3) and outside it do not count.
+    image = np.zeros((2, 4, 4, 3), "float32")
+    image[0, :, 2] = 0.5  # every edge pair steps by 0.5
+    image[0, :, 3] = -1.0  # texture inside: free
+    image[0, :, 0] = 1.0  # outside: free
+    image[1, 0, 2] = 0.8  # one of four edge pairs steps by 0.8
+    mask = np.zeros((2, 4, 4, 1), "float32")
+    mask[:, :, 2:] = 1.0
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(losses.seam_loss(image, mask)),
+                               [0.5, 0.2], rtol=1e-6)
+
+
+def test_seam_loss_counts_vertical_pairs_and_is_zero_without_an_edge():
+    image = np.zeros((2, 4, 4, 3), "float32")
+    image[:, 2:] = 0.4  # the bottom half: an edge between rows 1 and 2
+    mask = np.zeros((2, 4, 4, 1), "float32")
+    mask[0, 2:] = 1.0  # example 0: the bottom half is the generated region
+    mask[1] = 1.0  # example 1: all generated, no edge
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(losses.seam_loss(image, mask)),
+                               [0.4, 0.0], atol=1e-7)
