@@ -43,6 +43,9 @@ CONFIGS = {
             "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8),
         "unet+oasis, mask input, FM, L1 in 0, noise 8": _config(
             "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.0, noise_channels=8),
+        "unet+oasis, mask input, FM, L1 in 0.1, noise 8, seam 5": _config(
+            "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8,
+            seam_weight=5.0),
     },
     "inpaint": {
         "dual_branch+acgan": _config("dual_branch", "acgan", mask_input=True, dilated=True,
@@ -61,6 +64,10 @@ CONFIGS = {
             l1_inside=l1_inside)
            for fm_name, fm, l1_inside in ((", FM", 10.0, 0.0), (", FM", 10.0, 0.1), (", FM", 10.0, 0.3),
                                           (", FM 30", 30.0, 0.1), ("", 0.0, 0.1))},
+        # The partial-convolution boundary term: the fill must continue the kept pixels at its edge.
+        **{f"dual_branch+oasis, noise 8, FM, L1 in {l1_inside:g}, seam 5": _config(
+            "dual_branch", "oasis", mask_input=True, dilated=True, noise_channels=8, fm=10.0,
+            l1_inside=l1_inside, seam_weight=5.0) for l1_inside in (0.0, 0.1)},
     },
 }
 """Per task: configuration name -> ``lcgan.train`` options. Every other option is the same for all
@@ -150,10 +157,13 @@ def task_table(records):
         cells = [_cell([r["table"]["lcgan"].get(c) for r in runs]) for c in columns]
         lines.append(f"| {name} | {len(runs)} | {_cell([r['train_seconds'] for r in runs])} | "
                      + " | ".join(cells) + " |")
-    first = records[0]["table"]
+    # Each seed's runs are scored on that seed's images (the crops' shuffle follows TF's global
+    # seed, which lcgan.train sets to the run's seed), the same for every configuration: the
+    # baselines are averaged over the seeds like the configurations.
+    per_seed = {record["seed"]: record["table"] for record in records}
     for method in ("real", *BASELINES):
-        if method in first:
-            cells = [_cell([first[method].get(c)]) for c in columns]
+        if all(method in table for table in per_seed.values()):
+            cells = [_cell([table[method].get(c) for table in per_seed.values()]) for c in columns]
             lines.append(f"| *{method}* | - | - | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -163,8 +173,9 @@ def write_summary(out, results_file, args):
     records = [json.load(open(p)) for p in sorted(pathlib.Path(out).glob("*/*/seed*/scores.json"))]
     parts = [f"# Quality ablation (`bench/bench_quality.py`)\n\nMachine: {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} CPUs (shared). Trained on tiles 1-2 of the bundled sample, scored on held-out "
-             f"tile 3 with `lcgan.evaluate` (seed 0, the same images for every run and baseline). Cells: "
-             f"mean over seeds ± half the range. L1 on the [0, 1] scale.\n"]
+             f"tile 3 with `lcgan.evaluate` (seed 0; the crops follow TF's global seed too, which "
+             f"training sets to the run's seed, so each seed's runs and baselines share their "
+             f"images). Cells: mean over seeds ± half the range. L1 on the [0, 1] scale.\n"]
     for task in CONFIGS:
         mine = [r for r in records if r["task"] == task]
         if mine:

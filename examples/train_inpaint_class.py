@@ -33,7 +33,9 @@ from lcgan.training.recipes import (CACHE_MAX_TILES, TrainingRun, describe_outpu
 
 # ## Setup
 # The run's settings are a `TrainConfig` (the dataclass behind `lcgan train`) with the inpainting
-# recipe's loss weights: L1 100, GAN (OASIS) 1, no VGG feature loss, no feature matching.
+# recipe's loss weights: L1 100 outside the removed area and 10 inside it (`l1_inside_weight`
+# 0.1: pixel loss rewards the blurry mean where the content is uncertain, so it weighs less there),
+# GAN (OASIS) 1, discriminator feature matching 10, seam 5, no VGG feature loss.
 
 DEFAULTS = lcgan.TrainConfig.for_task("inpaint")
 lcgan.one_line_errors()  # a user error: one line "train_inpaint_class.py: error: ...", status 2
@@ -84,7 +86,8 @@ generator = models.dual_branch_generator(image_size=config.image_size,
                                          use_mask=True, composite=True,
                                          noise_channels=config.noise_channels)
 discriminator = models.oasis_discriminator(image_size=config.image_size,
-                                           num_classes=legend.num_classes, width=config.width)
+                                           num_classes=legend.num_classes, width=config.width,
+                                           features=config.feature_matching_weight > 0)
 print(f"generator {generator.count_params():,} parameters, "
       f"discriminator {discriminator.count_params():,}")
 
@@ -92,12 +95,20 @@ print(f"generator {generator.count_params():,} parameters, "
 # With a segmentation discriminator, `LandcoverGAN`'s adversarial terms are OASIS's
 # class-balanced losses: the discriminator labels real pixels with their landcover and generated
 # ones "fake" (`d_loss`), the generator is asked for pixels read as the requested landcover
-# (`g_gan`); L1 (`g_l1`) ties the output to the removed pixels. (`lcgan train --discriminator
-# acgan` trains lcgan 0.1's ACGAN recipe: real/fake patch scores plus a class head.)
+# (`g_gan`); L1 (`g_l1`) ties the output to the removed pixels, and feature matching (`g_fm`,
+# pix2pixHD) pulls the discriminator's activations on the generated image towards those on the
+# real one, a perceptual loss that needs no pretrained weights. The seam term (`g_seam`, the
+# boundary term of partial-convolution inpainting) is the colour step between each generated
+# pixel on the edge of the removed area and the kept pixel next to it: the fill must continue its
+# surroundings. (`lcgan train --discriminator acgan` trains lcgan 0.1's ACGAN recipe: real/fake
+# patch scores plus a class head.)
 
 gan = lcgan.LandcoverGAN(generator, discriminator, l1_weight=config.l1_weight,
-                         gan_weight=config.gan_weight, gan_loss=config.gan_loss,
-                         ema_decay=config.ema_decay, seed=config.seed)
+                         l1_inside_weight=config.l1_inside_weight, gan_weight=config.gan_weight,
+                         gan_loss=config.gan_loss,
+                         feature_matching_weight=config.feature_matching_weight,
+                         seam_weight=config.seam_weight, ema_decay=config.ema_decay,
+                         seed=config.seed)
 gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
 

@@ -51,7 +51,7 @@ def test_dilated_convolutions_are_in_the_landcover_branch_only():
 @pytest.mark.parametrize("task,options,extra", [  # one train step each (tracing dominates)
     ("mixlc", dict(discriminator="oasis", mask_input=True, feature_matching_weight=10.0), ["g_fm"]),
     ("inpaint", dict(generator="unet", discriminator="local_global", feature_matching_weight=10.0),
-     ["g_fm"]),
+     ["g_fm", "g_seam"]),  # the inpaint recipe's seam term
 ])
 def test_recipe_options_train_with_finite_reported_terms(task, options, extra):
     gan = build_gan(_config(task, **options), CLASSES)
@@ -112,7 +112,8 @@ def test_old_config_files_load_the_networks_they_were_trained_with(tmp_path):
     loaded = TrainConfig.load(path)
     assert (loaded.generator, loaded.discriminator, loaded.upsample) == ("dual_branch", "acgan", "transpose")
     assert loaded.differences(TrainConfig.for_task("inpaint")) == {
-        "discriminator": ("acgan", "oasis"), "upsample": ("transpose", "resize")}
+        "discriminator": ("acgan", "oasis"), "upsample": ("transpose", "resize"),
+        "feature_matching_weight": (0.0, 10.0)}
 
 
 def test_an_old_cycle_config_file_loads_without_the_consistency_margin(tmp_path):
