@@ -38,7 +38,7 @@ from lcgan.training.recipes import (TrainingRun, cycle_segmenter, describe_outpu
 
 # ## Setup
 # The run's settings are a `TrainConfig` with the cycle recipe's loss weights: GAN 1, ACGAN 1,
-# segmenter consistency 1, cycle L1 10 and cycle feature matching 1. `--transitions` takes a
+# segmenter consistency 3, seam 2, cycle L1 10 and cycle feature matching 1. `--transitions` takes a
 # JSON class-transition matrix, e.g. `{"*": {"*": 1, "unlabeled": 0}}`: every change alike, but
 # nothing becomes "unlabeled".
 
@@ -101,7 +101,10 @@ print(f"generator {generator.count_params():,} parameters, "
 # ## Losses and the train step
 # `CycleEditGAN` is `LandcoverGAN`'s train step with two generator passes. On the edit: the
 # adversarial and ACGAN terms given the edited landcover, and `g_consistency`, the segmenter's
-# cross-entropy against the edited landcover over the mask. On the cycle: `g_cycle_l1`, the L1
+# cross-entropy against the edited landcover over the mask, and `g_seam`, the colour step between
+# each edited pixel on the edge of the mask and the kept pixel beside it (without it the segmenter
+# term paints a fringe along the edge, twice as strong as real class boundaries). On the cycle:
+# `g_cycle_l1`, the L1
 # to the original pixels, and `g_cycle_fm`, the L1 between the discriminator's activations on the
 # cycle and on the original. The discriminator sees real images with their own landcover and
 # edits with the edited one.
@@ -111,7 +114,8 @@ gan = CycleEditGAN(generator, discriminator, segmenter,
                    consistency_margin=config.consistency_margin, cycle_weight=config.l1_weight,
                    gan_weight=config.gan_weight, acgan_weight=config.acgan_weight,
                    feature_matching_weight=config.feature_matching_weight,
-                   gan_loss=config.gan_loss, ema_decay=config.ema_decay, seed=config.seed)
+                   seam_weight=config.seam_weight, gan_loss=config.gan_loss,
+                   ema_decay=config.ema_decay, seed=config.seed)
 gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
 

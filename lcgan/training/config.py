@@ -23,8 +23,8 @@ DISCRIMINATORS = ("patch", "acgan", "local_global", "oasis")
 UPSAMPLES = ("resize", "transpose")
 
 TASK_DEFAULTS = {
-    # mixlc and inpaint: the winners of bench/bench_quality.py (bench/results/quality.md); cycle:
-    # noise from bench/bench_cycle.py (bench/results/cycle.md).
+    # mixlc and inpaint: the winners of bench/bench_quality.py (bench/results/quality*.md); cycle:
+    # noise, consistency 3 and seam 2 from bench/bench_cycle.py (bench/results/cycle*.md).
     "mixlc": dict(generator="unet", discriminator="oasis", dilated=False, mask_input=True,
                   noise_channels=8, l1_weight=100.0, l1_inside_weight=0.1, gan_weight=1.0,
                   feature_weight=0.01, feature_matching_weight=10.0, acgan_weight=0.0),
@@ -34,7 +34,8 @@ TASK_DEFAULTS = {
                     acgan_weight=1.0),
     "cycle": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
                   noise_channels=8, l1_weight=10.0, gan_weight=1.0, feature_weight=0.0,
-                  acgan_weight=1.0, feature_matching_weight=1.0, consistency_weight=1.0),
+                  acgan_weight=1.0, feature_matching_weight=1.0, consistency_weight=3.0,
+                  seam_weight=2.0),
 }
 """Networks and loss weights that differ between the tasks' recipes."""
 

@@ -161,6 +161,16 @@ def test_training_lowers_the_consistency_loss(training_run):
     assert after["edit_acc"] > before["edit_acc"] + 0.2
 
 
+def test_the_seam_term_is_taken_on_the_edit(trained_segmenter):
+    gan = tiny_cycle_gan(trained_segmenter, seam_weight=2.0)
+    batch = next(iter(cycle_dataset()))
+    edited, real_out, fake_out = gan._forward(batch, training=False)
+    terms = gan._generator_terms(batch, edited, real_out, fake_out)
+    expected = keras.ops.convert_to_numpy(losses.seam_loss(edited, batch["mask"]))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(terms["g_seam"]), expected, rtol=1e-5)
+    assert "g_seam" in gan.train_metric_names and np.all(expected > 0)
+
+
 def test_bad_arguments_are_named(trained_segmenter):
     shape = dict(image_size=SIZE, num_classes=CLASSES, width=4)
     disc = patch_discriminator(**shape, depth=3)
