@@ -20,9 +20,9 @@ changed: re-check the work-around and delete it if it is no longer needed.
 4. :class:`OneFunctionStep`: Keras 3's ``fit`` / ``evaluate`` call, per step, a ``tf.function``
    that reads the iterator into a ``tf.experimental.Optional`` and calls a second, nested
    ``tf.function`` holding the step (``TensorFlowTrainer._make_function``); the Optional is then
-   checked and unpacked eagerly. On a CPU that costs 4-9% of a 64-px GAN step next to the same
-   step in one ``tf.function`` (``bench/bench_train_throughput.py``). Where that nesting buys
-   nothing (no XLA, one step per execution, not eager) lcgan's models build Keras 2's
+   checked and unpacked eagerly. On a CPU that cost 8% of a 64-px GAN step against the pix2pix
+   reference (``bench/bench_train_throughput.py``: 0.92x before, 1.01x with this). Where that
+   nesting buys nothing (no XLA, one step per execution, not eager) lcgan's models build Keras 2's
    one-function step instead: the batch read and the step in one graph; the end of a finite
    dataset raises ``OutOfRangeError``, which ``fit``'s epoch iterator turns into the end of the
    epoch (``TFEpochIterator.catch_stop_iteration``).
