@@ -157,7 +157,7 @@ class CycleEditGAN(LandcoverGAN):
 
     def _generator_terms(self, batch, fake, real_out, fake_out):
         """Unpaired terms of the edit, consistency, and paired terms of the cycle: {name: (B,)}."""
-        terms, total = self._adversarial_terms(batch, fake, fake_out)
+        terms, total = self._unpaired_terms(batch, fake, fake_out)
         terms["g_consistency"] = losses.consistency_loss(
             batch["landcover"], fake_out["segmenter_logits"], batch["mask"],
             margin=self.consistency_margin)

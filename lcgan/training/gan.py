@@ -224,11 +224,11 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
 
     def _generator_terms(self, batch, fake, real_out, fake_out):
         """Per-example generator terms {name: (B,)} including the weighted total ``g_loss``."""
-        terms, total = self._adversarial_terms(batch, fake, fake_out)
+        terms, total = self._unpaired_terms(batch, fake, fake_out)
         paired, paired_total = self._paired_terms(batch, fake, real_out, fake_out)
         return {**terms, **paired, "g_loss": total + paired_total}
 
-    def _adversarial_terms(self, batch, fake, fake_out):
+    def _unpaired_terms(self, batch, fake, fake_out):
         """What the discriminator says of ``fake`` given ``batch["landcover"]``, and its seam: the
         terms that need no target.
 
