@@ -196,7 +196,7 @@ def seam_loss(image, mask):
         (B,) mean absolute step (channel mean) over each example's edge pairs (0 if none).
     """
     image = ops.cast(image, "float32")
-    inside = ops.cast(ops.cast(mask, "float32") > 0.5, "float32")[..., 0]  # (B, H, W)
+    inside = erode_mask(mask, 0)[..., 0]  # (B, H, W) 0/1
     total, count = 0.0, 0.0
     for pairs in (_vertical_pairs, _horizontal_pairs):
         (image_a, image_b), (inside_a, inside_b) = pairs(image), pairs(inside)

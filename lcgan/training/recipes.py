@@ -150,8 +150,8 @@ def build_gan(config: TrainConfig, num_classes: int, *, legend=None):
         acgan_weight=config.acgan_weight if config.discriminator == "acgan" else 0.0,
         feature_matching_weight=config.feature_matching_weight,
         l1_inside_weight=config.l1_inside_weight, l1_outside_weight=config.l1_outside_weight,
-        seam_weight=config.seam_weight, gan_loss=config.gan_loss, feature_loss=vgg, ema_decay=config.ema_decay or None,
-        seed=config.seed,
+        seam_weight=config.seam_weight, gan_loss=config.gan_loss, feature_loss=vgg,
+        ema_decay=config.ema_decay or None, seed=config.seed,
         sample_builder=(sample_builder(config.task, num_classes=num_classes,
                                        **task_options(config, legend))
                         if config.samples_in_step else None))

@@ -41,7 +41,8 @@ def test_keras_still_nests_the_step_function_in_an_optional_reading_one():
     # (work-around 4).
     source = inspect.getsource(tf_trainer.TensorFlowTrainer._make_function)
     assert "multi_step_on_iterator" in source and "Optional.from_value" in source
-    assert "tf.errors.OutOfRangeError" in inspect.getsource(tf_trainer.TFEpochIterator.catch_stop_iteration)
+    end_of_data = inspect.getsource(tf_trainer.TFEpochIterator.catch_stop_iteration)
+    assert "tf.errors.OutOfRangeError" in end_of_data
 
 
 def _steps_taken(gan):
