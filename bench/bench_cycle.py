@@ -33,6 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import lcgan  # noqa: E402
 from lcgan.data import resolve_source  # noqa: E402
+from lcgan.data.edits import load_transitions  # noqa: E402
 from lcgan.evaluation.report import results_table  # noqa: E402
 from lcgan.evaluation.segmenters import PACKAGED  # noqa: E402
 
@@ -50,6 +51,9 @@ def parse_args(argv=None):
     parser.add_argument("--test-dir", default=None, help="held-out tiles (default: sample tile 3)")
     parser.add_argument("--train-dir", default=None,
                         help="training tiles, for the class-mean colours (default: tiles 1-2)")
+    parser.add_argument("--transitions", default=None,
+                        help="JSON class-transition matrix of the edits (default: every change "
+                             "alike), as the generator's --transitions")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--batches", type=int, default=16)
@@ -62,8 +66,11 @@ def parse_args(argv=None):
 
 def scored_table(args, segmenter, train, test, figures):
     """``{method: row}``: the cycle generator, Mix LC on the same edits and the baselines."""
+    options = ({"transitions": load_transitions(args.transitions, test.legend).tolist()}
+               if args.transitions else None)
     common = dict(task="cycle", image_size=args.image_size, batch_size=args.batch_size,
-                  batches=args.batches, seed=args.seed, segmenter=segmenter, train_tiles=train)
+                  batches=args.batches, seed=args.seed, segmenter=segmenter, train_tiles=train,
+                  task_options=options)
     result = lcgan.evaluate(args.cycle, test, **common, out=os.path.join(figures, "cycle"))
     table = {"real": result.table["real"], "cycle (lcgan)": result.table["lcgan"]}
     if args.mixlc:

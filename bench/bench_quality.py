@@ -68,6 +68,11 @@ CONFIGS = {
         **{f"dual_branch+oasis, noise 8, FM, L1 in {l1_inside:g}, seam 5": _config(
             "dual_branch", "oasis", mask_input=True, dilated=True, noise_channels=8, fm=10.0,
             l1_inside=l1_inside, seam_weight=5.0) for l1_inside in (0.0, 0.1)},
+        # Frequency separation: L1 on block means (colour, coarse layout), texture left to D.
+        **{f"dual_branch+oasis, noise 8, FM, L1 in 0.1, seam 5, low {size} x{weight:g}": _config(
+            "dual_branch", "oasis", mask_input=True, dilated=True, noise_channels=8, fm=10.0,
+            l1_inside=0.1, seam_weight=5.0, low_frequency_weight=weight, low_frequency_size=size)
+           for size, weight in ((8, 10.0), (8, 30.0), (4, 30.0))},
     },
 }
 """Per task: configuration name -> ``lcgan.train`` options. Every other option is the same for all

@@ -111,7 +111,8 @@ print(f"generator {generator.count_params():,} parameters, "
 
 gan = CycleEditGAN(generator, discriminator, segmenter,
                    consistency_weight=config.consistency_weight,
-                   consistency_margin=config.consistency_margin, cycle_weight=config.l1_weight,
+                   consistency_margin=config.consistency_margin,
+                   consistency_balanced=config.consistency_balanced, cycle_weight=config.l1_weight,
                    gan_weight=config.gan_weight, acgan_weight=config.acgan_weight,
                    feature_matching_weight=config.feature_matching_weight,
                    seam_weight=config.seam_weight, gan_loss=config.gan_loss,

@@ -97,7 +97,12 @@ _TRAIN_HELP = {
                       "call: the latent of texture (0: deterministic)",
     "feature_matching_weight": "weight of the discriminator feature-matching loss (0: off)",
     "seam_weight": "weight of the colour step across the mask's edge (0: off)",
+    "low_frequency_weight": "weight of the L1 of block means inside the mask: the fill's colour "
+                            "and coarse layout, not its texture (0: off)",
+    "low_frequency_size": "block side in pixels of the low-frequency L1",
     "consistency_margin": "cycle: pixels next to the edit's edge left out of the consistency loss",
+    "consistency_balanced": "cycle: weigh the requested classes alike in the consistency loss "
+                            "(OASIS class balancing)",
     "segmenter": "cycle: frozen segmenter (.keras) that must read the edits as requested "
                  "(default: the packaged one of the bundled legend)",
     "transitions": "cycle: JSON class-transition matrix of the edits, e.g. "

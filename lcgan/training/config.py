@@ -81,6 +81,8 @@ class TrainConfig:
         consistency_weight: ``cycle`` only: weight of the segmenter consistency term.
         consistency_margin: ``cycle`` only: pixels next to the edit's edge that the consistency
             term leaves out, so the edit may blend into its surroundings there.
+        consistency_balanced: ``cycle`` only: the requested classes weigh alike in the
+            consistency term (OASIS class balancing over the batch's edited pixels).
         segmenter: ``cycle`` only: the frozen segmenter (``.keras``) that must read the edit as
             requested; "" takes the packaged one for the bundled Dubai legend.
         transitions: ``cycle`` only: JSON file of the class-transition matrix of the edits (see
@@ -89,6 +91,9 @@ class TrainConfig:
         l1_inside_weight, l1_outside_weight: L1 weights inside / outside the mask.
         seam_weight: weight of the colour step across the mask's edge
             (:func:`lcgan.training.losses.seam_loss`; for ``cycle``, of the edit).
+        low_frequency_weight: weight of the L1 of block means inside the mask
+            (:func:`lcgan.training.losses.low_frequency_l1`; for ``cycle``, of the cycle).
+        low_frequency_size: block side in pixels of that term.
         ema_decay: decay of the exported moving-average generator; 0 disables it.
         vgg_weights: VGG16 weights of the feature loss: ``"imagenet"``, a file path, or ``"none"``.
         require_vgg: fail instead of training without the feature loss when VGG16 weights lack.
@@ -118,11 +123,14 @@ class TrainConfig:
     feature_matching_weight: float = 0.0
     consistency_weight: float = 0.0
     consistency_margin: int = 0
+    consistency_balanced: bool = False
     segmenter: str = ""
     transitions: str = ""
     l1_inside_weight: float = 1.0
     l1_outside_weight: float = 1.0
     seam_weight: float = 0.0
+    low_frequency_weight: float = 0.0
+    low_frequency_size: int = 8
     ema_decay: float = 0.999
     vgg_weights: str = "imagenet"
     require_vgg: bool = False
@@ -137,7 +145,7 @@ class TrainConfig:
             if getattr(self, name) not in choices:
                 raise ValueError(f"`{name}` must be one of {list(choices)}. "
                                  f"Received: {getattr(self, name)!r}")
-        for name in ("image_size", "batch_size", "steps_per_epoch", "width"):
+        for name in ("image_size", "batch_size", "steps_per_epoch", "width", "low_frequency_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be an integer >= 1. Received: {value!r}")
@@ -149,7 +157,7 @@ class TrainConfig:
             raise ValueError(f"`learning_rate` must be > 0. Received: {self.learning_rate!r}")
         for name in ("l1_weight", "gan_weight", "feature_weight", "acgan_weight",
                      "feature_matching_weight", "consistency_weight", "l1_inside_weight",
-                     "l1_outside_weight", "seam_weight"):
+                     "l1_outside_weight", "seam_weight", "low_frequency_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0. Received: {getattr(self, name)!r}")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -157,7 +165,8 @@ class TrainConfig:
         if self.task == "cycle" and not self.mask_input:
             raise ValueError("Task 'cycle' re-renders the masked area only: `mask_input` must be "
                              "True (mask channel, composited output).")
-        cycle_only = {"consistency_weight": 0.0, "consistency_margin": 0, "segmenter": "",
+        cycle_only = {"consistency_weight": 0.0, "consistency_margin": 0,
+                      "consistency_balanced": False, "segmenter": "",
                       "transitions": ""}
         given = [name for name, off in cycle_only.items() if getattr(self, name) != off]
         if self.task != "cycle" and given:
@@ -195,10 +204,12 @@ class TrainConfig:
         known = {field.name for field in dataclasses.fields(cls)} - {"task"}
         task = values.get("task", "mixlc")
         # A file without the network fields was written when the networks were fixed per task;
-        # one without noise_channels (consistency_margin, seam_weight), before generators could
-        # take noise (before the consistency term had a margin, before the seam term).
+        # one without noise_channels (consistency_margin, ...), before generators could take noise
+        # (before the consistency margin, its class balancing, the seam term, the low-frequency
+        # term).
         values = {**LEGACY_NETWORKS.get(task, {}), "noise_channels": 0, "consistency_margin": 0,
-                  "seam_weight": 0.0, **values}
+                  "consistency_balanced": False, "seam_weight": 0.0, "low_frequency_weight": 0.0,
+                  **values}
         return cls.for_task(task, **{k: v for k, v in values.items() if k in known})
 
     def differences(self, other: "TrainConfig") -> dict:

@@ -72,6 +72,8 @@ class CycleEditGAN(LandcoverGAN):
         consistency_weight: weight of the segmenter consistency term.
         consistency_margin: pixels next to the edit's edge left out of the consistency term
             (:func:`~lcgan.training.losses.consistency_loss`).
+        consistency_balanced: weigh the requested classes alike in that term (OASIS's class
+            balancing over the batch's edited pixels).
         cycle_weight: weight of the cycle L1 term.
         **options: the other :class:`LandcoverGAN` arguments (``gan_weight``, ``acgan_weight``,
             ``feature_matching_weight``, ``feature_weight`` with ``feature_loss``, ``gan_loss``,
@@ -83,7 +85,7 @@ class CycleEditGAN(LandcoverGAN):
     """
 
     def __init__(self, generator, discriminator, segmenter, *, consistency_weight=1.0,
-                 consistency_margin=0, cycle_weight=10.0, **options):
+                 consistency_margin=0, consistency_balanced=False, cycle_weight=10.0, **options):
         if "l1_weight" in options:
             raise ValueError("CycleEditGAN has no paired L1 on the edit; weigh the cycle's L1 "
                              "with `cycle_weight`.")
@@ -95,6 +97,7 @@ class CycleEditGAN(LandcoverGAN):
             raise ValueError(f"`consistency_margin` must be an integer >= 0. "
                              f"Received: {consistency_margin!r}")
         self.consistency_margin = consistency_margin
+        self.consistency_balanced = bool(consistency_balanced)
         names = [tensor.name for tensor in generator.inputs]
         if "mask" not in names:
             raise ValueError(f"The cycle generator must take a 'mask' input and composite its "
@@ -108,7 +111,8 @@ class CycleEditGAN(LandcoverGAN):
         segmenter.trainable = False
         self.segmenter = segmenter
         self.loss_weights["consistency_weight"] = consistency_weight
-        paired = [n for n in self.train_metric_names if n in ("g_l1", "g_fm", "g_feature")]
+        paired = [n for n in self.train_metric_names
+                  if n in ("g_l1", "g_low", "g_fm", "g_feature")]
         self.train_metric_names = tuple(
             [n for n in self.train_metric_names if n not in paired]
             + ["g_consistency"] + [_cycle_name(n) for n in paired])
@@ -160,7 +164,7 @@ class CycleEditGAN(LandcoverGAN):
         terms, total = self._unpaired_terms(batch, fake, fake_out)
         terms["g_consistency"] = losses.consistency_loss(
             batch["landcover"], fake_out["segmenter_logits"], batch["mask"],
-            margin=self.consistency_margin)
+            margin=self.consistency_margin, balanced=self.consistency_balanced)
         total = total + self.loss_weights["consistency_weight"] * terms["g_consistency"]
         paired, paired_total = self._paired_terms(self.before_edit(batch), fake_out["cycled"],
                                                   real_out, fake_out["cycled_out"])

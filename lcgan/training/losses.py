@@ -55,6 +55,33 @@ def reconstruction_l1(target, output, mask=None, *, inside_weight=1.0, outside_w
     return _per_example_mean(error)
 
 
+def low_frequency_l1(target, output, mask, size):
+    """L1 of the ``size`` x ``size`` block means of the masked area: its colour and coarse layout.
+
+    The pixel loss of frequency-separation super-resolution (Fritsche et al., ICCVW 2019): the
+    reconstruction is asked for on low frequencies only, where the context decides the answer (the
+    tone of this sand, the shade of this water), and the texture inside each block is left to the
+    adversarial terms, so the term pulls towards neither blur nor a colour cast.
+
+    Args:
+        target: (B, H, W, 3) reference image.
+        output: (B, H, W, 3) generated image.
+        mask: (B, H, W, 1) 1 inside the generated region.
+        size: block side in pixels (int >= 1; 1 is the plain masked L1).
+
+    Returns:
+        (B,) mean absolute error (channel mean) of the block means, each block weighted by the
+        share of its pixels inside the mask (0 if the mask is empty).
+    """
+    def blocks(x):
+        return ops.average_pool(ops.cast(x, "float32"), pool_size=size, strides=size, padding="same")
+
+    error = ops.mean(ops.abs(blocks(target) - blocks(output)), axis=-1)  # (B, h, w)
+    share = blocks(mask)[..., 0]  # (B, h, w) share of each block inside the mask
+    total, weight = ops.sum(error * share, axis=(1, 2)), ops.sum(share, axis=(1, 2))
+    return total / ops.maximum(weight, 1e-6)
+
+
 def masked_l1(*args, **kwargs):
     """Deprecated name of :func:`reconstruction_l1` (lcgan 0.1); it differs from the evaluation
     metric :func:`lcgan.evaluation.metrics.masked_l1` in scale and denominator."""
@@ -125,7 +152,7 @@ def acgan_loss(landcover, class_logits):
     return _region_mean(per_pixel, valid)
 
 
-def consistency_loss(landcover, logits, mask, margin=0):
+def consistency_loss(landcover, logits, mask, margin=0, balanced=False):
     """Segmenter consistency of an edit: does a frozen segmenter read the edit as requested?
 
     The cross-entropy of the segmenter's logits on the edited image against the requested
@@ -139,12 +166,22 @@ def consistency_loss(landcover, logits, mask, margin=0):
             :func:`erode_mask`): a real class boundary is a soft transition over a few pixels,
             and the outside is kept as it is, so asking for the new class right at the edge asks
             for a hard seam.
+        balanced: weigh each requested class alike over the batch's edited pixels
+            (:func:`oasis_class_weights`), so a small requested class (buildings in a sea of
+            edits to land and water) is not drowned by the large ones.
 
     Returns:
-        (B,) mean cross-entropy over each example's masked annotated pixels (0 if none).
+        (B,) mean (weighted) cross-entropy over each example's masked annotated pixels (0 if none).
     """
     inside = erode_mask(mask, margin)[..., 0] > 0.5  # (B, H, W)
-    return acgan_loss(ops.where(inside, ops.cast(landcover, "int32"), IGNORE), logits)
+    requested = ops.where(inside, ops.cast(landcover, "int32"), IGNORE)
+    if not balanced:
+        return acgan_loss(requested, logits)
+    ids, valid = _valid_ids(requested)
+    per_pixel = keras.losses.sparse_categorical_crossentropy(
+        ids, ops.cast(logits, "float32"), from_logits=True)  # (B, H, W)
+    weights = oasis_class_weights(requested, logits.shape[-1])  # 0 outside the edit
+    return _region_mean(per_pixel * weights, valid)
 
 
 def erode_mask(mask, margin):

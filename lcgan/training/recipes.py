@@ -150,7 +150,8 @@ def build_gan(config: TrainConfig, num_classes: int, *, legend=None):
         acgan_weight=config.acgan_weight if config.discriminator == "acgan" else 0.0,
         feature_matching_weight=config.feature_matching_weight,
         l1_inside_weight=config.l1_inside_weight, l1_outside_weight=config.l1_outside_weight,
-        seam_weight=config.seam_weight, gan_loss=config.gan_loss, feature_loss=vgg,
+        seam_weight=config.seam_weight, low_frequency_weight=config.low_frequency_weight,
+        low_frequency_size=config.low_frequency_size, gan_loss=config.gan_loss, feature_loss=vgg,
         ema_decay=config.ema_decay or None, seed=config.seed,
         sample_builder=(sample_builder(config.task, num_classes=num_classes,
                                        **task_options(config, legend))
@@ -161,6 +162,7 @@ def build_gan(config: TrainConfig, num_classes: int, *, legend=None):
         gan = CycleEditGAN(generator, discriminator, cycle_segmenter(config, legend),
                            consistency_weight=config.consistency_weight,
                            consistency_margin=config.consistency_margin,
+                           consistency_balanced=config.consistency_balanced,
                            cycle_weight=config.l1_weight, **options)
     else:
         gan = LandcoverGAN(generator, discriminator, l1_weight=config.l1_weight, **options)

@@ -100,6 +100,35 @@ def test_the_consistency_margin_leaves_out_the_edge_of_the_edit():
     assert float(losses.consistency_loss(requested, logits, mask, margin=1)[0]) < 1e-6
 
 
+def test_the_balanced_consistency_weighs_each_requested_class_alike():
+    requested = np.zeros((2, 8, 8), np.int64)
+    requested[0, :2, :2] = 1  # class 1: 4 of the 128 edited pixels, all misread
+    mask = np.ones((2, 8, 8, 1), np.float32)
+    mask[1, 4:] = 0  # the second example's bottom half is not edited
+    logits = 20.0 * np.eye(CLASSES)[np.zeros_like(requested)]  # everything read as class 0
+    plain = keras.ops.convert_to_numpy(losses.consistency_loss(requested, logits, mask))
+    balanced = keras.ops.convert_to_numpy(
+        losses.consistency_loss(requested, logits, mask, balanced=True))
+    np.testing.assert_allclose(plain, [20.0 * 4 / 64, 0.0], atol=1e-3)
+    # 96 edited pixels, 2 classes: class 1 weighs 96 / (2 * 4) = 12 per pixel
+    np.testing.assert_allclose(balanced, [20.0 * 4 * 12 / 64, 0.0], rtol=1e-4, atol=1e-3)
+
+
+def test_the_balanced_consistency_option_reaches_the_term(trained_segmenter):
+    batch = next(iter(cycle_dataset()))
+    terms = {}
+    for balanced in (False, True):
+        gan = tiny_cycle_gan(trained_segmenter, consistency_balanced=balanced)
+        edited, real_out, fake_out = gan._forward(batch, training=False)
+        terms[balanced] = keras.ops.convert_to_numpy(
+            gan._generator_terms(batch, edited, real_out, fake_out)["g_consistency"])
+        expected = losses.consistency_loss(batch["landcover"], fake_out["segmenter_logits"],
+                                           batch["mask"], balanced=balanced)
+        np.testing.assert_allclose(terms[balanced], keras.ops.convert_to_numpy(expected),
+                                   rtol=1e-5)
+    assert not np.allclose(terms[False], terms[True])
+
+
 def test_the_cycle_sees_the_edited_pixels_and_reconstructs_the_original(trained_segmenter):
     gan = CycleEditGAN(shift_generator(), patch_discriminator(image_size=SIZE, num_classes=CLASSES,
                                                               width=4, depth=3),

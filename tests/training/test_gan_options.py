@@ -118,10 +118,14 @@ def test_old_config_files_load_the_networks_they_were_trained_with(tmp_path):
 
 def test_an_old_cycle_config_file_loads_without_the_consistency_margin(tmp_path):
     path = tmp_path / "config.json"
-    TrainConfig.for_task("cycle", consistency_margin=3).save(path)
-    older = {k: v for k, v in json.loads(path.read_text()).items() if k != "consistency_margin"}
+    TrainConfig.for_task("cycle", consistency_margin=3, consistency_balanced=True).save(path)
+    older = {k: v for k, v in json.loads(path.read_text()).items()
+             if k not in ("consistency_margin", "consistency_balanced")}
     path.write_text(json.dumps(older))
     assert TrainConfig.load(path).consistency_margin == 0  # what it was trained with
+    assert TrainConfig.load(path).consistency_balanced is False
+    with pytest.raises(ValueError, match="consistency_balanced"):
+        TrainConfig.for_task("inpaint", consistency_balanced=True)
 
 
 def test_seam_weight_adds_the_seam_term_and_old_config_files_load_without_it(tmp_path):
@@ -136,3 +140,20 @@ def test_seam_weight_adds_the_seam_term_and_old_config_files_load_without_it(tmp
     assert TrainConfig.load(path).seam_weight == 0.0
     with pytest.raises(ValueError, match="seam_weight"):
         TrainConfig.for_task("mixlc", seam_weight=-1.0)
+
+
+def test_low_frequency_weight_adds_its_term_and_old_config_files_load_without_it(tmp_path):
+    gan = tiny_gan("inpaint", low_frequency_weight=10.0, low_frequency_size=4)
+    history = gan.fit(ready_dataset("inpaint"), epochs=1, verbose=0).history
+    assert "g_low" in history and np.isfinite(history["g_low"][-1])
+    assert "g_low" not in tiny_gan("inpaint").train_metric_names
+    path = tmp_path / "config.json"
+    TrainConfig.for_task("mixlc", low_frequency_weight=3.0).save(path)
+    older = {k: v for k, v in json.loads(path.read_text()).items()
+             if not k.startswith("low_frequency")}
+    path.write_text(json.dumps(older))
+    assert TrainConfig.load(path).low_frequency_weight == 0.0
+    with pytest.raises(ValueError, match="low_frequency_size"):
+        TrainConfig.for_task("mixlc", low_frequency_size=0)
+    with pytest.raises(ValueError, match="low_frequency_size"):
+        LandcoverGAN(gan.generator, gan.discriminator, low_frequency_size=2.5)

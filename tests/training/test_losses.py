@@ -142,3 +142,32 @@ def test_seam_loss_counts_vertical_pairs_and_is_zero_without_an_edge():
     mask[1] = 1.0  # example 1: all generated, no edge
     np.testing.assert_allclose(keras.ops.convert_to_numpy(losses.seam_loss(image, mask)),
                                [0.4, 0.0], atol=1e-7)
+
+
+def test_low_frequency_l1_sees_a_colour_shift_but_not_zero_mean_texture():
+    target = np.zeros((3, 16, 16, 3), "float32")
+    mask = np.zeros((3, 16, 16, 1), "float32")
+    mask[:, :8, :8] = 1.0  # one 8x8 block
+    shifted, textured, outside = target.copy(), target.copy(), target.copy()
+    shifted[0, :8, :8] = 0.5  # a colour cast inside the mask
+    textured[1, :8:2, :8], textured[1, 1:8:2, :8] = 0.5, -0.5  # stripes averaging to 0
+    outside[2, 8:, 8:] = 1.0  # an error outside the mask does not count
+    output = shifted + textured + outside
+    got = keras.ops.convert_to_numpy(losses.low_frequency_l1(target, output, mask, 8))
+    np.testing.assert_allclose(got, [0.5, 0.0, 0.0], atol=1e-6)
+    plain = keras.ops.convert_to_numpy(losses.low_frequency_l1(target, output, mask, 1))
+    np.testing.assert_allclose(plain, [0.5, 0.5, 0.0], atol=1e-6)  # size 1: the masked L1
+
+
+def test_low_frequency_l1_weighs_blocks_by_their_share_of_the_mask():
+    target = np.zeros((1, 8, 8, 3), "float32")
+    output = np.zeros((1, 8, 8, 3), "float32")
+    output[0, :4, :4] = 0.4  # block 0: error 0.4, fully masked
+    output[0, :4, 4:] = 0.8  # block 1: error 0.8, a quarter masked
+    mask = np.zeros((1, 8, 8, 1), "float32")
+    mask[0, :4, :4] = 1.0
+    mask[0, :2, 4:6] = 1.0
+    got = keras.ops.convert_to_numpy(losses.low_frequency_l1(target, output, mask, 4))
+    np.testing.assert_allclose(got, [(0.4 * 1.0 + 0.8 * 0.25) / 1.25], rtol=1e-6)
+    empty = keras.ops.convert_to_numpy(losses.low_frequency_l1(target, output, 0 * mask, 4))
+    np.testing.assert_allclose(empty, [0.0])
