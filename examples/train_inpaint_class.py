@@ -35,7 +35,8 @@ from lcgan.training.recipes import (CACHE_MAX_TILES, TrainingRun, describe_outpu
 # The run's settings are a `TrainConfig` (the dataclass behind `lcgan train`) with the inpainting
 # recipe's loss weights: L1 100 outside the removed area and 10 inside it (`l1_inside_weight`
 # 0.1: pixel loss rewards the blurry mean where the content is uncertain, so it weighs less there),
-# GAN (OASIS) 1, discriminator feature matching 10, seam 5, no VGG feature loss.
+# GAN (OASIS) 1, discriminator feature matching 10, seam 5, low-frequency L1 10 (8-px blocks),
+# no VGG feature loss.
 
 DEFAULTS = lcgan.TrainConfig.for_task("inpaint")
 lcgan.one_line_errors()  # a user error: one line "train_inpaint_class.py: error: ...", status 2
@@ -100,14 +101,18 @@ print(f"generator {generator.count_params():,} parameters, "
 # real one, a perceptual loss that needs no pretrained weights. The seam term (`g_seam`, the
 # boundary term of partial-convolution inpainting) is the colour step between each generated
 # pixel on the edge of the removed area and the kept pixel next to it: the fill must continue its
-# surroundings. (`lcgan train --discriminator acgan` trains lcgan 0.1's ACGAN recipe: real/fake
+# surroundings. The low-frequency term (`g_low`) is the L1 of the 8 x 8 block means inside the
+# removed area: the fill's colour and coarse layout must be the removed pixels', its texture
+# within each block is left to the discriminator. (`lcgan train --discriminator acgan` trains lcgan 0.1's ACGAN recipe: real/fake
 # patch scores plus a class head.)
 
 gan = lcgan.LandcoverGAN(generator, discriminator, l1_weight=config.l1_weight,
                          l1_inside_weight=config.l1_inside_weight, gan_weight=config.gan_weight,
                          gan_loss=config.gan_loss,
                          feature_matching_weight=config.feature_matching_weight,
-                         seam_weight=config.seam_weight, ema_decay=config.ema_decay,
+                         seam_weight=config.seam_weight,
+                         low_frequency_weight=config.low_frequency_weight,
+                         low_frequency_size=config.low_frequency_size, ema_decay=config.ema_decay,
                          seed=config.seed)
 gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))

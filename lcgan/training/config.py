@@ -31,7 +31,7 @@ TASK_DEFAULTS = {
     "inpaint": dict(generator="dual_branch", discriminator="oasis", dilated=True, mask_input=True,
                     noise_channels=8, l1_weight=100.0, l1_inside_weight=0.1, gan_weight=1.0,
                     feature_weight=0.0, feature_matching_weight=10.0, seam_weight=5.0,
-                    acgan_weight=1.0),
+                    low_frequency_weight=10.0, acgan_weight=1.0),
     "cycle": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
                   noise_channels=8, l1_weight=10.0, gan_weight=1.0, feature_weight=0.0,
                   acgan_weight=1.0, feature_matching_weight=1.0, consistency_weight=3.0,
