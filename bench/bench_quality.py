@@ -46,6 +46,9 @@ CONFIGS = {
         "unet+oasis, mask input, FM, L1 in 0.1, noise 8, seam 5": _config(
             "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8,
             seam_weight=5.0),
+        "unet+oasis, mask input, FM, L1 in 0.1, noise 8, low 8 x10": _config(
+            "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8,
+            low_frequency_weight=10.0, low_frequency_size=8),
     },
     "inpaint": {
         "dual_branch+acgan": _config("dual_branch", "acgan", mask_input=True, dilated=True,

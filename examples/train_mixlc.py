@@ -104,7 +104,9 @@ print(f"generator {generator.count_params():,} parameters, discriminator "
 # pixels their landcover class and generated pixels the class "fake", the generator to have its
 # pixels read as the requested class. The generator's total is `l1_weight * L1` (pixels inside
 # the mask weigh `l1_inside_weight`, outside 1) `+ gan_weight * OASIS + feature_weight * VGG16
-# relu3_3 distance + feature_matching_weight * distance of the discriminator's activations`.
+# relu3_3 distance + feature_matching_weight * distance of the discriminator's activations +
+# low_frequency_weight * L1 of the 8 x 8 block means inside the mask` (the square's colour and
+# coarse layout; its texture is left to the discriminator).
 # `feature_loss` builds `losses.VGGFeatureLoss(weights="imagenet")`; offline without the cached
 # ImageNet weights it says loudly that the feature loss is off and returns None. The generator's
 # moving average (`ema_decay`) is what gets exported. For scale, the weighted L1 of copying rgb A
@@ -119,6 +121,8 @@ gan = lcgan.LandcoverGAN(generator, discriminator, l1_weight=config.l1_weight,
                          gan_loss=config.gan_loss, feature_loss=vgg,
                          feature_weight=config.feature_weight if vgg else 0.0,
                          feature_matching_weight=config.feature_matching_weight,
+                         low_frequency_weight=config.low_frequency_weight,
+                         low_frequency_size=config.low_frequency_size,
                          ema_decay=config.ema_decay, seed=config.seed)
 gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
