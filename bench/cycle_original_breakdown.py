@@ -2,10 +2,13 @@
 and by class transition.
 
 ``lc_original`` of ``bench_cycle.py`` is one number over every changed pixel. This breaks it down
-on the same fixed-seed edits, for the cycle generator, class-mean fill and the unedited image (how
-often the judge reads the real pixels as their own class: the judge's own accuracy there):
+on the same fixed-seed edits, for the cycle generator and class-mean fill:
 
-- by the Chebyshev distance of the pixel to the nearest unedited pixel (1 = on the edge);
+- by the Chebyshev distance of the pixel to the nearest unedited pixel (1 = on the edge), next to
+  the same rate on **real class boundaries** of the unedited images: the share of real pixels at
+  that distance from a pixel of another class that the judge reads as that other class (a judge
+  reads a pixel partly from its surroundings; this is the floor of ``lc_original`` for edits of
+  the same shape, and its "all" row weighs the bands as the edits do);
 - by transition (original class -> requested class), with the judge's accuracy on real pixels of
   the requested class in the same images next to it: a class the judge barely recognises on real
   imagery cannot be recognised on an edit either.
@@ -28,6 +31,7 @@ from scipy import ndimage  # noqa: E402
 
 from lcgan.data import make_dataset, resolve_source  # noqa: E402
 from lcgan.data.edits import load_transitions  # noqa: E402
+from lcgan.data.legend import IGNORE  # noqa: E402
 from lcgan.evaluation import baselines  # noqa: E402
 from lcgan.evaluation.segmenters import PACKAGED, load_segmenter  # noqa: E402
 from lcgan.images import composite  # noqa: E402
@@ -58,6 +62,19 @@ def edge_distance(mask):
     return np.stack([ndimage.distance_transform_cdt(m, metric="chessboard") for m in mask])
 
 
+def boundary_distance(landcover):
+    """(B, H, W) class ids -> (distance to the nearest pixel of another class, that class), each
+    (B, H, W) int (IGNORE pixels: distance 0)."""
+    distance, across = np.zeros_like(landcover), np.full_like(landcover, IGNORE)
+    for b, ids in enumerate(landcover):
+        for k in np.unique(ids[ids != IGNORE]):
+            own = ids == k
+            d, (rows, cols) = ndimage.distance_transform_cdt(own, metric="chessboard",
+                                                            return_indices=True)
+            distance[b][own], across[b][own] = d[own], ids[rows, cols][own]
+    return distance, across
+
+
 def count(counts, key, hits, where):
     counts[key] += np.array([hits[where].sum(), where.sum()], dtype=np.float64)
 
@@ -76,7 +93,7 @@ def tally(args):
                            batch_size=args.batch_size, seed=args.seed,
                            num_classes=legend.num_classes, augment=False, repeat=True, **options)
     counts = {name: collections.defaultdict(lambda: np.zeros(2)) for name in
-              ("cycle (lcgan)", "class_mean", "unedited image")}
+              ("cycle (lcgan)", "class_mean", "real class boundaries")}
     real = collections.defaultdict(lambda: np.zeros(2))
     for batch in dataset.take(args.batches):
         batch = {key: np.asarray(value) for key, value in batch.items()}
@@ -85,13 +102,17 @@ def tally(args):
         changed = mask & (requested >= 0) & (before >= 0) & (requested != before)
         distance = edge_distance(mask)
         images = {"cycle (lcgan)": composite(np.asarray(generator(batch)), batch["rgb"], batch["mask"]),
-                  "class_mean": fill(batch), "unedited image": batch["target"]}
+                  "class_mean": fill(batch)}
+        read = np.argmax(np.asarray(judge({"rgb": batch["target"]}, training=False)), axis=-1)
+        for k in range(legend.num_classes):
+            count(real, k, read == before, before == k)
+        real_distance, across = boundary_distance(before)
+        for label, (low, high) in BANDS.items():
+            count(counts["real class boundaries"], label, read == across,
+                  (across != IGNORE) & (real_distance >= low) & (real_distance <= high))
         for name, image in images.items():
             read = np.argmax(np.asarray(judge({"rgb": image}, training=False)), axis=-1)
             original = read == before
-            if name == "unedited image":
-                for k in range(legend.num_classes):
-                    count(real, k, original, before == k)
             count(counts[name], "all", original, changed)
             for label, (low, high) in BANDS.items():
                 count(counts[name], label, original, changed & (distance >= low) & (distance <= high))
@@ -109,16 +130,21 @@ def rate(pair):
 
 def report(args, counts, real, legend):
     names = list(counts)
+    edits, boundaries = counts[names[0]], counts["real class boundaries"]
+    # the real boundaries' rate at the edits' distances: each band weighs its changed pixels
+    boundaries["all"] = np.array([sum(edits[b][1] * boundaries[b][0] / max(boundaries[b][1], 1)
+                                      for b in BANDS), edits["all"][1]])
     lines = [f"# Edits read as their original class: where (`{shlex.join(sys.argv)}`)", "",
              f"Judge: `{args.judge}`; {args.batches} batches of {args.batch_size} edits at "
              f"{args.image_size} px (seed {args.seed}) of held-out tile 3; transitions: "
              f"{args.transitions or 'every change alike'}. Cells: share of changed pixels the "
-             "judge reads as their class before the edit (for the unedited image: how often it "
-             "reads the real pixels as their own class).", "",
+             "judge reads as their class before the edit; for real class boundaries, share of "
+             "the real pixels at that distance from another class that it reads as that class "
+             "(the 'all' row weighs the bands by the edits' changed pixels).", "",
              "| distance to the edge (px) | changed pixels | " + " | ".join(names) + " |",
              "|---|---|" + "---|" * len(names)]
     for label in (*BANDS, "all"):
-        lines.append(f"| {label} | {int(counts[names[0]][label][1])} | "
+        lines.append(f"| {label} | {int(edits[label][1])} | "
                      + " | ".join(rate(counts[n][label]) for n in names) + " |")
     lines += ["", "| transition | changed pixels | judge accuracy on real pixels of the requested "
               "class | " + " | ".join(names[:2]) + " |", "|---|---|---|" + "---|" * 2]
