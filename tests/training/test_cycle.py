@@ -200,6 +200,17 @@ def test_the_seam_term_is_taken_on_the_edit(trained_segmenter):
     assert "g_seam" in gan.train_metric_names and np.all(expected > 0)
 
 
+def test_the_low_frequency_term_compares_the_cycle_with_the_original(trained_segmenter):
+    gan = tiny_cycle_gan(trained_segmenter, low_frequency_weight=1.0, low_frequency_size=4)
+    assert "g_cycle_low" in gan.train_metric_names and "g_low" not in gan.train_metric_names
+    batch = next(iter(cycle_dataset()))
+    edited, real_out, fake_out = gan._forward(batch, training=False)
+    terms = gan._generator_terms(batch, edited, real_out, fake_out)
+    expected = losses.low_frequency_l1(batch["target"], fake_out["cycled"], batch["mask"], 4)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(terms["g_cycle_low"]),
+                               keras.ops.convert_to_numpy(expected), rtol=1e-5)
+
+
 def test_bad_arguments_are_named(trained_segmenter):
     shape = dict(image_size=SIZE, num_classes=CLASSES, width=4)
     disc = patch_discriminator(**shape, depth=3)
