@@ -100,6 +100,8 @@ _TRAIN_HELP = {
     "low_frequency_weight": "weight of the L1 of block means inside the mask: the fill's colour "
                             "and coarse layout, not its texture (0: off)",
     "low_frequency_size": "block side in pixels of the low-frequency L1",
+    "chroma_weight": "weight of the per-pixel hue (Cb, Cr) L1 inside the mask: no colour cast, "
+                     "texture left to brightness (0: off)",
     "consistency_margin": "cycle: pixels next to the edit's edge left out of the consistency loss",
     "consistency_balanced": "cycle: weigh the requested classes alike in the consistency loss "
                             "(OASIS class balancing)",

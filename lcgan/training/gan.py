@@ -22,6 +22,7 @@ Reported metrics (the names are stable):
 ``g_acgan``    ACGAN cross-entropy on generated images (ACGAN discriminators only)
 ``g_seam``     colour step across the mask's edge (when ``seam_weight`` > 0)
 ``g_low``      L1 of the block means inside the mask (when ``low_frequency_weight`` > 0)
+``g_chroma``   L1 of the colour-difference channels inside the mask (when ``chroma_weight`` > 0)
 ``masked_l1``  ``evaluate`` only: :func:`lcgan.evaluation.metrics.masked_l1` inside the mask, [0, 1] scale
 ``psnr``       ``evaluate`` only: whole-image :func:`lcgan.evaluation.metrics.masked_psnr` in dB, peak 1 on
                the [0, 1] scale (``max_val=2`` in [-1, 1])
@@ -49,7 +50,7 @@ from lcgan.models.blocks import select_inputs
 from lcgan.images import shown_generator
 
 TRAIN_METRICS = ("d_loss", "d_real", "d_fake", "d_acgan", "g_loss", "g_l1", "g_gan", "g_feature",
-                 "g_fm", "g_acgan", "g_seam", "g_low")
+                 "g_fm", "g_acgan", "g_seam", "g_low", "g_chroma")
 DISCRIMINATOR_OUTPUTS = ({"patch"}, {"patch", "classes"}, {"segmentation"})
 """The output layouts a discriminator may have (each optionally with ``"features"``): PatchGAN or
 local + global scores, ACGAN scores + class logits, OASIS (K+1)-class segmentation logits."""
@@ -89,6 +90,8 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
         low_frequency_weight: weight of :func:`lcgan.training.losses.low_frequency_l1`, the L1
             of ``low_frequency_size`` x ``low_frequency_size`` block means inside the mask.
         low_frequency_size: block side in pixels of that term.
+        chroma_weight: weight of :func:`lcgan.training.losses.chroma_l1`, the per-pixel hue
+            (Cb, Cr) L1 inside the mask.
         gan_loss: ``"lsgan"`` (least squares) or ``"hinge"``.
         feature_loss: callable ``(target, output) -> (B,)``, e.g. :class:`lcgan.training.losses.VGGFeatureLoss`.
         ema_decay: decay of the generator's moving average copy, or None for no copy.
@@ -99,14 +102,14 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
     def __init__(self, generator, discriminator, *, l1_weight=100.0, gan_weight=1.0,
                  feature_weight=0.0, acgan_weight=0.0, feature_matching_weight=0.0, l1_inside_weight=1.0,
                  l1_outside_weight=1.0, seam_weight=0.0, low_frequency_weight=0.0,
-                 low_frequency_size=8, gan_loss="lsgan", feature_loss=None, ema_decay=0.999,
+                 low_frequency_size=8, chroma_weight=0.0, gan_loss="lsgan", feature_loss=None, ema_decay=0.999,
                  sample_builder=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         weights = dict(l1_weight=l1_weight, gan_weight=gan_weight, feature_weight=feature_weight,
                        acgan_weight=acgan_weight, feature_matching_weight=feature_matching_weight,
                        l1_inside_weight=l1_inside_weight,
                        l1_outside_weight=l1_outside_weight, seam_weight=seam_weight,
-                       low_frequency_weight=low_frequency_weight)
+                       low_frequency_weight=low_frequency_weight, chroma_weight=chroma_weight)
         for name, value in weights.items():
             if value < 0:
                 raise ValueError(f"`{name}` must be >= 0. Received: {value}")
@@ -149,7 +152,7 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
             None if seed is None else seed + 1, name="eval_seeds")
         used = {"d_acgan": self.acgan, "g_acgan": self.acgan, "g_feature": feature_loss is not None,
                 "g_fm": feature_matching_weight > 0, "g_seam": seam_weight > 0,
-                "g_low": low_frequency_weight > 0}
+                "g_low": low_frequency_weight > 0, "g_chroma": chroma_weight > 0}
         self.train_metric_names = tuple(n for n in TRAIN_METRICS if used.get(n, True))
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.train_metric_names}
         self.trackers["masked_l1"] = ImageMetric("l1", masked=True, name="masked_l1")
@@ -262,11 +265,12 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
         return terms, total
 
     def _paired_terms(self, batch, fake, real_out, fake_out):
-        """The terms comparing ``fake`` with ``batch["target"]``: L1, low frequencies, feature
-        matching, VGG.
+        """The terms comparing ``fake`` with ``batch["target"]``: L1, low frequencies, chroma,
+        feature matching, VGG.
 
         Returns:
-            ({"g_l1": (B,), "g_low", "g_fm", "g_feature" where enabled}, their weighted sum (B,)).
+            ({"g_l1": (B,), "g_low", "g_chroma", "g_fm", "g_feature" where enabled}, their weighted
+            sum (B,)).
         """
         w = self.loss_weights
         terms = {"g_l1": losses.reconstruction_l1(batch["target"], fake, batch.get("mask"),
@@ -277,6 +281,9 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
             terms["g_low"] = losses.low_frequency_l1(batch["target"], fake, batch["mask"],
                                                      self.low_frequency_size)
             total = total + w["low_frequency_weight"] * terms["g_low"]
+        if w["chroma_weight"] > 0:
+            terms["g_chroma"] = losses.chroma_l1(batch["target"], fake, batch["mask"])
+            total = total + w["chroma_weight"] * terms["g_chroma"]
         if w["feature_matching_weight"] > 0:
             terms["g_fm"] = losses.feature_matching_loss(real_out["features"], fake_out["features"])
             total = total + w["feature_matching_weight"] * terms["g_fm"]

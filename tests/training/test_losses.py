@@ -171,3 +171,15 @@ def test_low_frequency_l1_weighs_blocks_by_their_share_of_the_mask():
     np.testing.assert_allclose(got, [(0.4 * 1.0 + 0.8 * 0.25) / 1.25], rtol=1e-6)
     empty = keras.ops.convert_to_numpy(losses.low_frequency_l1(target, output, 0 * mask, 4))
     np.testing.assert_allclose(empty, [0.0])
+
+
+def test_chroma_l1_sees_a_colour_cast_but_not_a_brightness_change():
+    target = np.zeros((3, 8, 8, 3), "float32")
+    mask = np.zeros((3, 8, 8, 1), "float32")
+    mask[:, :4] = 1.0
+    output = target.copy()
+    output[0, :4] += 0.3  # brighter grey inside: no hue change
+    output[1, :4, :, 2] += 0.3  # a blue cast inside: Cb +0.2658, Cr -0.0342
+    output[2, 4:, :, 0] += 0.5  # a red cast outside the mask only
+    got = keras.ops.convert_to_numpy(losses.chroma_l1(target, output, mask))
+    np.testing.assert_allclose(got, [0.0, 0.15, 0.0], atol=1e-6)
