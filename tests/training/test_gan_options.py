@@ -51,7 +51,7 @@ def test_dilated_convolutions_are_in_the_landcover_branch_only():
 @pytest.mark.parametrize("task,options,extra", [  # one train step each (tracing dominates)
     ("mixlc", dict(discriminator="oasis", mask_input=True, feature_matching_weight=10.0), ["g_fm"]),
     ("inpaint", dict(generator="unet", discriminator="local_global", feature_matching_weight=10.0),
-     ["g_fm", "g_seam"]),  # the inpaint recipe's seam term
+     ["g_fm", "g_seam", "g_low"]),  # the inpaint recipe's seam and low-frequency terms
 ])
 def test_recipe_options_train_with_finite_reported_terms(task, options, extra):
     gan = build_gan(_config(task, **options), CLASSES)
