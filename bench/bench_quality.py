@@ -77,10 +77,11 @@ CONFIGS = {
             l1_inside=0.1, seam_weight=5.0, low_frequency_weight=weight, low_frequency_size=size)
            for size, weight in ((8, 10.0), (8, 30.0), (4, 30.0))},
         # The fill's hue per pixel (Cb, Cr), its brightness texture left to D.
-        **{f"dual_branch+oasis, noise 8, FM, L1 in 0.1, seam 5, low 8 x10, chroma {weight:g}": _config(
-            "dual_branch", "oasis", mask_input=True, dilated=True, noise_channels=8, fm=10.0,
-            l1_inside=0.1, seam_weight=5.0, low_frequency_weight=10.0, low_frequency_size=8,
-            chroma_weight=weight) for weight in (10.0, 30.0)},
+        **{f"dual_branch+oasis, noise 8, FM, L1 in 0.1, seam 5, low 8 x10, chroma {weight:g}":
+           _config("dual_branch", "oasis", mask_input=True, dilated=True, noise_channels=8,
+                   fm=10.0, l1_inside=0.1, seam_weight=5.0, low_frequency_weight=10.0,
+                   low_frequency_size=8, chroma_weight=weight)
+           for weight in (10.0, 30.0)},
     },
 }
 """Per task: configuration name -> ``lcgan.train`` options. Every other option is the same for all

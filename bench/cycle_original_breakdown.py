@@ -58,7 +58,8 @@ def parse_args(argv=None):
 
 
 def edge_distance(mask):
-    """(B, H, W) bool -> (B, H, W) int Chebyshev distance to the nearest unmasked pixel (0 outside)."""
+    """(B, H, W) bool -> (B, H, W) int Chebyshev distance to the nearest unmasked pixel
+    (0 outside)."""
     return np.stack([ndimage.distance_transform_cdt(m, metric="chessboard") for m in mask])
 
 
@@ -86,7 +87,8 @@ def tally(args):
     legend = test.legend
     options = ({"transitions": load_transitions(args.transitions, legend).tolist()}
                if args.transitions else {})
-    fill = baselines.class_mean_fill(baselines.class_mean_colors(train, num_classes=legend.num_classes))
+    fill = baselines.class_mean_fill(
+        baselines.class_mean_colors(train, num_classes=legend.num_classes))
     generator = load_any_generator(args.cycle, task="cycle")
     judge = load_segmenter(args.judge)
     dataset = make_dataset(test, task="cycle", image_size=args.image_size,
@@ -101,7 +103,8 @@ def tally(args):
         mask = batch["mask"][..., 0] > 0.5
         changed = mask & (requested >= 0) & (before >= 0) & (requested != before)
         distance = edge_distance(mask)
-        images = {"cycle (lcgan)": composite(np.asarray(generator(batch)), batch["rgb"], batch["mask"]),
+        edited = composite(np.asarray(generator(batch)), batch["rgb"], batch["mask"])
+        images = {"cycle (lcgan)": edited,
                   "class_mean": fill(batch)}
         read = np.argmax(np.asarray(judge({"rgb": batch["target"]}, training=False)), axis=-1)
         for k in range(legend.num_classes):
@@ -115,7 +118,8 @@ def tally(args):
             original = read == before
             count(counts[name], "all", original, changed)
             for label, (low, high) in BANDS.items():
-                count(counts[name], label, original, changed & (distance >= low) & (distance <= high))
+                band = (distance >= low) & (distance <= high)
+                count(counts[name], label, original, changed & band)
             for old, new in zip(*np.nonzero(np.bincount(
                     (before * legend.num_classes + requested)[changed],
                     minlength=legend.num_classes ** 2).reshape(legend.num_classes, -1))):

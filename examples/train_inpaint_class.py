@@ -103,8 +103,8 @@ print(f"generator {generator.count_params():,} parameters, "
 # pixel on the edge of the removed area and the kept pixel next to it: the fill must continue its
 # surroundings. The low-frequency term (`g_low`) is the L1 of the 8 x 8 block means inside the
 # removed area: the fill's colour and coarse layout must be the removed pixels', its texture
-# within each block is left to the discriminator. (`lcgan train --discriminator acgan` trains lcgan 0.1's ACGAN recipe: real/fake
-# patch scores plus a class head.)
+# within each block is left to the discriminator. (`lcgan train --discriminator acgan` trains
+# lcgan 0.1's ACGAN recipe: real/fake patch scores plus a class head.)
 
 gan = lcgan.LandcoverGAN(generator, discriminator, l1_weight=config.l1_weight,
                          l1_inside_weight=config.l1_inside_weight, gan_weight=config.gan_weight,

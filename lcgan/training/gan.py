@@ -102,8 +102,8 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
     def __init__(self, generator, discriminator, *, l1_weight=100.0, gan_weight=1.0,
                  feature_weight=0.0, acgan_weight=0.0, feature_matching_weight=0.0, l1_inside_weight=1.0,
                  l1_outside_weight=1.0, seam_weight=0.0, low_frequency_weight=0.0,
-                 low_frequency_size=8, chroma_weight=0.0, gan_loss="lsgan", feature_loss=None, ema_decay=0.999,
-                 sample_builder=None, seed=None, **kwargs):
+                 low_frequency_size=8, chroma_weight=0.0, gan_loss="lsgan", feature_loss=None,
+                 ema_decay=0.999, sample_builder=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         weights = dict(l1_weight=l1_weight, gan_weight=gan_weight, feature_weight=feature_weight,
                        acgan_weight=acgan_weight, feature_matching_weight=feature_matching_weight,

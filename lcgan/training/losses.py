@@ -172,10 +172,15 @@ def acgan_loss(landcover, class_logits):
     Returns:
         (B,) mean cross-entropy over each example's annotated pixels (0 if it has none).
     """
-    ids, valid = _valid_ids(landcover)  # (B, H, W) each
+    return _region_mean(*_pixel_cross_entropy(landcover, class_logits))
+
+
+def _pixel_cross_entropy(landcover, logits):
+    """(B, H, W) ids, (B, H, W, K) logits -> (cross-entropy (B, H, W), annotated (B, H, W) 0/1)."""
+    ids, valid = _valid_ids(landcover)
     per_pixel = keras.losses.sparse_categorical_crossentropy(
-        ids, ops.cast(class_logits, "float32"), from_logits=True)  # (B, H, W)
-    return _region_mean(per_pixel, valid)
+        ids, ops.cast(logits, "float32"), from_logits=True)
+    return per_pixel, valid
 
 
 def consistency_loss(landcover, logits, mask, margin=0, balanced=False):
@@ -201,13 +206,10 @@ def consistency_loss(landcover, logits, mask, margin=0, balanced=False):
     """
     inside = erode_mask(mask, margin)[..., 0] > 0.5  # (B, H, W)
     requested = ops.where(inside, ops.cast(landcover, "int32"), IGNORE)
-    if not balanced:
-        return acgan_loss(requested, logits)
-    ids, valid = _valid_ids(requested)
-    per_pixel = keras.losses.sparse_categorical_crossentropy(
-        ids, ops.cast(logits, "float32"), from_logits=True)  # (B, H, W)
-    weights = oasis_class_weights(requested, logits.shape[-1])  # 0 outside the edit
-    return _region_mean(per_pixel * weights, valid)
+    per_pixel, valid = _pixel_cross_entropy(requested, logits)  # (B, H, W) each
+    if balanced:
+        per_pixel = per_pixel * oasis_class_weights(requested, logits.shape[-1])
+    return _region_mean(per_pixel, valid)
 
 
 def erode_mask(mask, margin):
