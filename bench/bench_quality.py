@@ -82,6 +82,12 @@ CONFIGS = {
                    fm=10.0, l1_inside=0.1, seam_weight=5.0, low_frequency_weight=10.0,
                    low_frequency_size=8, chroma_weight=weight)
            for weight in (10.0, 30.0)},
+        # The restoration losses' structure term (Zhao et al. 2017): 1 - SSIM inside the mask.
+        **{f"dual_branch+oasis, noise 8, FM, L1 in 0.1, seam 5, low 8 x10, SSIM {weight:g}":
+           _config("dual_branch", "oasis", mask_input=True, dilated=True, noise_channels=8,
+                   fm=10.0, l1_inside=0.1, seam_weight=5.0, low_frequency_weight=10.0,
+                   low_frequency_size=8, ssim_weight=weight)
+           for weight in (3.0, 10.0)},
     },
 }
 """Per task: configuration name -> ``lcgan.train`` options. Every other option is the same for all

@@ -102,6 +102,8 @@ _TRAIN_HELP = {
     "low_frequency_size": "block side in pixels of the low-frequency L1",
     "chroma_weight": "weight of the per-pixel hue (Cb, Cr) L1 inside the mask: no colour cast, "
                      "texture left to brightness (0: off)",
+    "ssim_weight": "weight of 1 - SSIM inside the mask: structure that lines up with the "
+                   "context, neither grain nor blur (0: off)",
     "consistency_margin": "cycle: pixels next to the edit's edge left out of the consistency loss",
     "consistency_balanced": "cycle: weigh the requested classes alike in the consistency loss "
                             "(OASIS class balancing)",

@@ -107,8 +107,13 @@ def masked_ssim(target, generated, mask=None):
     values = ssim_map(target, generated)  # (B, H-10, W-10, 1)
     if mask is None:
         return tf.reduce_mean(values, axis=[1, 2, 3])
-    weights = _gaussian_filter(tf.cast(mask, tf.float32))  # (B, H-10, W-10, 1)
-    return _weighted_mean(values, weights)
+    return _weighted_mean(values, ssim_window_weights(mask))
+
+
+def ssim_window_weights(mask):
+    """Share of each SSIM window inside ``mask``: (B, H, W, 1) -> (B, H-10, W-10, 1), the weights
+    of masked SSIM (the mask filtered with the SSIM's Gaussian window)."""
+    return _gaussian_filter(tf.cast(mask, tf.float32))
 
 
 IMAGE_METRICS = {"l1": masked_l1, "psnr": masked_psnr, "ssim": masked_ssim}

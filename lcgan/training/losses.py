@@ -19,6 +19,7 @@ import keras
 from keras import ops
 
 from lcgan.data.legend import IGNORE
+from lcgan.evaluation.metrics import ssim_map, ssim_window_weights
 from lcgan.weights import resolve_pretrained
 
 GAN_LOSSES = ("lsgan", "hinge")
@@ -106,6 +107,30 @@ def chroma_l1(target, output, mask):
 
     error = ops.mean(ops.abs(chroma(target) - chroma(output)), axis=-1)  # (B, H, W)
     return _region_mean(error, ops.cast(mask, "float32")[..., 0])
+
+
+def ssim_loss(target, output, mask):
+    """1 - SSIM of the masked area: the structure term of the image-restoration losses of Zhao et
+    al. (IEEE TCI 2017), as the evaluation measures it (:func:`lcgan.evaluation.metrics.masked_ssim`).
+
+    SSIM compares local means, contrasts and correlations in 11x11 windows. Where the real ground is
+    smooth it asks for a smooth fill (uncorrelated grain lowers it), and where the real ground has
+    texture it asks for texture that lines up with the context's (a flat fill lowers its contrast
+    term), so it counters both grain and blur, which an L1 alone only trades against each other.
+
+    Args:
+        target: (B, H, W, 3) reference rgb in [-1, 1], H and W >= 11.
+        output: (B, H, W, 3) generated rgb.
+        mask: (B, H, W, 1) 1 inside the generated region.
+
+    Returns:
+        (B,) mean of 1 - SSIM over the windows, each weighted by its share inside the mask (0 if the
+        mask is empty); between 0 (identical) and 2.
+    """
+    dissimilarity = 1.0 - ssim_map(target, output)  # (B, H-10, W-10, 1)
+    weights = ssim_window_weights(mask)
+    total = ops.sum(dissimilarity * weights, axis=(1, 2, 3))
+    return total / ops.maximum(ops.sum(weights, axis=(1, 2, 3)), 1e-6)
 
 
 def masked_l1(*args, **kwargs):

@@ -200,14 +200,20 @@ def test_the_seam_term_is_taken_on_the_edit(trained_segmenter):
     assert "g_seam" in gan.train_metric_names and np.all(expected > 0)
 
 
-def test_the_low_frequency_term_compares_the_cycle_with_the_original(trained_segmenter):
-    gan = tiny_cycle_gan(trained_segmenter, low_frequency_weight=1.0, low_frequency_size=4)
-    assert "g_cycle_low" in gan.train_metric_names and "g_low" not in gan.train_metric_names
+@pytest.mark.parametrize("options, name, loss", [
+    (dict(low_frequency_weight=1.0, low_frequency_size=4), "low",
+     lambda target, output, mask: losses.low_frequency_l1(target, output, mask, 4)),
+    (dict(ssim_weight=1.0), "ssim", losses.ssim_loss)])
+def test_the_low_frequency_and_ssim_terms_compare_the_cycle_with_the_original(
+        trained_segmenter, options, name, loss):
+    gan = tiny_cycle_gan(trained_segmenter, **options)
+    assert f"g_cycle_{name}" in gan.train_metric_names
+    assert f"g_{name}" not in gan.train_metric_names
     batch = next(iter(cycle_dataset()))
     edited, real_out, fake_out = gan._forward(batch, training=False)
     terms = gan._generator_terms(batch, edited, real_out, fake_out)
-    expected = losses.low_frequency_l1(batch["target"], fake_out["cycled"], batch["mask"], 4)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(terms["g_cycle_low"]),
+    expected = loss(batch["target"], fake_out["cycled"], batch["mask"])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(terms[f"g_cycle_{name}"]),
                                keras.ops.convert_to_numpy(expected), rtol=1e-5)
 
 

@@ -142,19 +142,24 @@ def test_seam_weight_adds_the_seam_term_and_old_config_files_load_without_it(tmp
         TrainConfig.for_task("mixlc", seam_weight=-1.0)
 
 
-def test_low_frequency_and_chroma_weights_add_their_terms_and_old_configs_load_without(tmp_path):
-    gan = tiny_gan("inpaint", low_frequency_weight=10.0, low_frequency_size=4, chroma_weight=5.0)
+def test_low_frequency_chroma_and_ssim_weights_add_their_terms_and_old_configs_load_without(
+        tmp_path):
+    gan = tiny_gan("inpaint", low_frequency_weight=10.0, low_frequency_size=4, chroma_weight=5.0,
+                   ssim_weight=3.0)
     history = gan.fit(ready_dataset("inpaint"), epochs=1, verbose=0).history
-    for name in ("g_low", "g_chroma"):
+    for name in ("g_low", "g_chroma", "g_ssim"):
         assert name in history and np.isfinite(history[name][-1])
         assert name not in tiny_gan("inpaint").train_metric_names
     path = tmp_path / "config.json"
-    TrainConfig.for_task("mixlc", low_frequency_weight=3.0, chroma_weight=2.0).save(path)
+    TrainConfig.for_task("mixlc", low_frequency_weight=3.0, chroma_weight=2.0,
+                         ssim_weight=1.0).save(path)
     older = {k: v for k, v in json.loads(path.read_text()).items()
-             if not k.startswith("low_frequency") and k != "chroma_weight"}
+             if not k.startswith("low_frequency") and k not in ("chroma_weight", "ssim_weight")}
     path.write_text(json.dumps(older))
-    assert TrainConfig.load(path).low_frequency_weight == 0.0
-    assert TrainConfig.load(path).chroma_weight == 0.0
+    for name in ("low_frequency_weight", "chroma_weight", "ssim_weight"):
+        assert getattr(TrainConfig.load(path), name) == 0.0
+    with pytest.raises(ValueError, match="ssim_weight"):
+        TrainConfig.for_task("inpaint", ssim_weight=-1.0)
     with pytest.raises(ValueError, match="low_frequency_size"):
         TrainConfig.for_task("mixlc", low_frequency_size=0)
     with pytest.raises(ValueError, match="low_frequency_size"):

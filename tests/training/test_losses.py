@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from lcgan.evaluation import metrics
 from lcgan.training import losses
 from lcgan.data.legend import IGNORE
 
@@ -183,3 +184,22 @@ def test_chroma_l1_sees_a_colour_cast_but_not_a_brightness_change():
     output[2, 4:, :, 0] += 0.5  # a red cast outside the mask only
     got = keras.ops.convert_to_numpy(losses.chroma_l1(target, output, mask))
     np.testing.assert_allclose(got, [0.0, 0.15, 0.0], atol=1e-6)
+
+
+def test_ssim_loss_penalises_grain_on_smooth_ground_and_a_flat_fill_on_texture():
+    rng = np.random.default_rng(0)
+    smooth = np.full((1, 32, 32, 3), 0.2, "float32")
+    textured = rng.uniform(-0.5, 0.5, (1, 32, 32, 3)).astype("float32")
+    target = np.concatenate([smooth, textured, textured])
+    mask = np.zeros((3, 32, 32, 1), "float32")
+    mask[:, 4:16, 4:16] = 1.0
+    output = target.copy()
+    output[0, 4:16, 4:16] += rng.uniform(-0.3, 0.3, (12, 12, 3))  # grain on smooth ground
+    output[1, 4:16, 4:16] = 0.0  # a flat fill where the ground has texture
+    output[2, 27:, 27:] = 1.0  # an error no 11x11 window touching the mask reaches
+    got = keras.ops.convert_to_numpy(losses.ssim_loss(target, output, mask))
+    assert got[0] > 0.3 and got[1] > 0.3 and abs(got[2]) < 1e-6
+    expected = 1.0 - metrics.masked_ssim(target, output, mask).numpy()  # the evaluation's measure
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    empty = keras.ops.convert_to_numpy(losses.ssim_loss(target, output, 0 * mask))
+    np.testing.assert_allclose(empty, [0.0, 0.0, 0.0])
