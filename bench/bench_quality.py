@@ -49,6 +49,9 @@ CONFIGS = {
         "unet+oasis, mask input, FM, L1 in 0.1, noise 8, low 8 x10": _config(
             "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8,
             low_frequency_weight=10.0, low_frequency_size=8),
+        "unet+oasis, mask input, FM, L1 in 0.1, noise 8, class colors": _config(
+            "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8,
+            class_colors=True),
     },
     "inpaint": {
         "dual_branch+acgan": _config("dual_branch", "acgan", mask_input=True, dilated=True,
@@ -88,6 +91,11 @@ CONFIGS = {
                    fm=10.0, l1_inside=0.1, seam_weight=5.0, low_frequency_weight=10.0,
                    low_frequency_size=8, ssim_weight=weight)
            for weight in (3.0, 10.0)},
+        # SEAN-style region codes from the image itself: each class's colour mean and spread.
+        "dual_branch+oasis, noise 8, FM, L1 in 0.1, seam 5, low 8 x10, class colors": _config(
+            "dual_branch", "oasis", mask_input=True, dilated=True, noise_channels=8, fm=10.0,
+            l1_inside=0.1, seam_weight=5.0, low_frequency_weight=10.0, low_frequency_size=8,
+            class_colors=True),
     },
 }
 """Per task: configuration name -> ``lcgan.train`` options. Every other option is the same for all

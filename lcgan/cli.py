@@ -95,6 +95,8 @@ _TRAIN_HELP = {
     "upsample": "upsampling: resize (then convolve, no checkerboard) or transpose",
     "noise_channels": "per-pixel noise maps fed to the generator inside the mask, new on every "
                       "call: the latent of texture (0: deterministic)",
+    "class_colors": "feed the generator each class's colour mean and spread over the known "
+                    "pixels (this scene's colour of each class)",
     "feature_matching_weight": "weight of the discriminator feature-matching loss (0: off)",
     "seam_weight": "weight of the colour step across the mask's edge (0: off)",
     "low_frequency_weight": "weight of the L1 of block means inside the mask: the fill's colour "

@@ -2,13 +2,14 @@
 
 import keras
 
+from lcgan.models.context import class_color_channels
 from lcgan.models.blocks import (check_model_args, conv, decoder, encoder, finish_generator, generator_rgb, image_inputs,
                                  noise_channels as noise_maps, norm_act, upsample as upsample_layer)
 
 
 def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm="batch",
                           upsample="resize", dropout=0.5, dilated=True, use_mask=False, blank_input=False, composite=False,
-                          noise_channels=0, name="dual_branch_generator"):
+                          noise_channels=0, class_colors=False, name="dual_branch_generator"):
     """Build a generator whose rgb and landcover inputs go through two encoders side by side.
 
     Each encoder has ``depth`` stride-2 blocks (channels ``width * 2**level`` capped at ``8 * width``).
@@ -35,6 +36,9 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
         noise_channels: Per-pixel N(0, 1) maps fed to the rgb encoder (inside the mask when the
             generator takes one), drawn anew on every call: the latent that lets a blanked region
             get texture instead of one flat colour (0: a deterministic generator).
+        class_colors: Also feed the per-class colour mean and spread of the known pixels
+            (:class:`lcgan.models.context.ClassColorStats`, 7 channels) to the rgb encoder: this
+            scene's colour of each class, so a fill need not recall the training tiles' colours.
         name: Model name.
 
     Inputs (dict):
@@ -62,8 +66,10 @@ def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm
     extra = [inputs["mask"]] if use_mask else []
     if noise_channels:
         extra.append(noise_maps(inputs, noise_channels))
+    if class_colors:
+        extra.append(class_color_channels(inputs))
     if extra:
-        rgb = keras.layers.Concatenate(name="rgb_mask_concat")([rgb, *extra])  # (B, H, W, 3 [+ 1] [+ N])
+        rgb = keras.layers.Concatenate(name="rgb_mask_concat")([rgb, *extra])  # (B, H, W, 3 [+ 1] [+ N] [+ 7])
     rgb_features = encoder(rgb, width=width, depth=depth, norm=norm, name="rgb_down")
     landcover_features = encoder(inputs["landcover_onehot"], width=width, depth=depth, norm=norm,
                                  name="landcover_down", dilation_rate=2 if dilated else 1)

@@ -2,13 +2,14 @@
 
 import keras
 
+from lcgan.models.context import class_color_channels
 from lcgan.models.blocks import (check_model_args, decoder, encoder, finish_generator, generator_rgb, image_inputs,
                                  noise_channels as noise_maps, upsample as upsample_layer)
 
 
 def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch", upsample="resize",
                    dropout=0.5, use_mask=False, blank_input=False, composite=False, noise_channels=0,
-                   name="unet_generator"):
+                   class_colors=False, name="unet_generator"):
     """Build a UNet that sees rgb and one-hot landcover concatenated at its input.
 
     ``depth`` stride-2 blocks (4x4 convs, LeakyReLU, channels ``width * 2**level`` capped at ``8 * width``)
@@ -32,6 +33,9 @@ def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch
         noise_channels: Per-pixel N(0, 1) maps concatenated at the input (inside the mask when
             the generator takes one), drawn anew on every call: the latent that lets a blanked
             region get texture instead of one flat colour (0: a deterministic generator).
+        class_colors: Also feed the per-class colour mean and spread of the known pixels
+            (:class:`lcgan.models.context.ClassColorStats`, 7 channels) with the rgb: this
+            scene's colour of each class, so a fill need not recall the training tiles' colours.
         name: Model name.
 
     Inputs (dict):
@@ -58,7 +62,9 @@ def unet_generator(*, image_size, num_classes, width=64, depth=None, norm="batch
     channels_in = [generator_rgb(inputs, blank=blank_input), inputs["landcover_onehot"]] + ([inputs["mask"]] if use_mask else [])
     if noise_channels:
         channels_in.append(noise_maps(inputs, noise_channels))
-    x = keras.layers.Concatenate(name="input_concat")(channels_in)  # (B, H, W, 3 + K [+ 1] [+ N])
+    if class_colors:
+        channels_in.append(class_color_channels(inputs))
+    x = keras.layers.Concatenate(name="input_concat")(channels_in)  # (B, H, W, 3 + K [+ 1] [+ N] [+ 7])
     features = encoder(x, width=width, depth=depth, norm=norm, name="down")
     x = decoder(features[-1], [[skip] for skip in features[:-1]], width=width, norm=norm, mode=upsample,
                 dropout=dropout, name="up")  # (B, H/2, W/2, 2 * width)

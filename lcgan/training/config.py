@@ -72,6 +72,8 @@ class TrainConfig:
         noise_channels: per-pixel N(0, 1) latent maps fed to the generator inside the mask, drawn
             anew on every call (0: a deterministic generator); see
             :func:`lcgan.models.blocks.noise_channels`.
+        class_colors: the generator also gets each class's colour mean and spread over the
+            known pixels of its input (:class:`lcgan.models.context.ClassColorStats`).
         learning_rate: Adam rate of generator and discriminator.
         gan_loss: ``"lsgan"`` or ``"hinge"``.
         l1_weight, gan_weight, feature_weight, acgan_weight: loss weights (task defaults);
@@ -118,6 +120,7 @@ class TrainConfig:
     mask_input: bool = False
     upsample: str = "resize"
     noise_channels: int = 0
+    class_colors: bool = False
     learning_rate: float = 2e-4
     gan_loss: str = "lsgan"
     l1_weight: float = 100.0
@@ -213,9 +216,9 @@ class TrainConfig:
         # A file without the network fields was written when the networks were fixed per task;
         # one without noise_channels (consistency_margin, ...), before generators could take noise
         # (before the consistency margin, its class balancing, the seam, low-frequency and
-        # chroma and SSIM terms).
+        # chroma and SSIM terms, class colours).
         values = {**LEGACY_NETWORKS.get(task, {}), "noise_channels": 0, "consistency_margin": 0,
-                  "consistency_balanced": False, "seam_weight": 0.0, "low_frequency_weight": 0.0,
+                  "consistency_balanced": False, "class_colors": False, "seam_weight": 0.0, "low_frequency_weight": 0.0,
                   "chroma_weight": 0.0, "ssim_weight": 0.0, **values}
         return cls.for_task(task, **{k: v for k, v in values.items() if k in known})
 

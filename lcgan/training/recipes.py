@@ -73,7 +73,8 @@ def build_networks(config: TrainConfig, num_classes: int):
     from lcgan import models
 
     shape = dict(image_size=config.image_size, num_classes=num_classes, width=config.width)
-    synthesis = dict(upsample=config.upsample, noise_channels=config.noise_channels)
+    synthesis = dict(upsample=config.upsample, noise_channels=config.noise_channels,
+                     class_colors=config.class_colors)
     # cycle: the sample blanks the edit's input; the cycle pass must see the edited pixels.
     masking = dict(use_mask=config.mask_input,
                    blank_input=config.mask_input and config.task != "cycle",

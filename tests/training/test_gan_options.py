@@ -152,12 +152,13 @@ def test_low_frequency_chroma_and_ssim_weights_add_their_terms_and_old_configs_l
         assert name not in tiny_gan("inpaint").train_metric_names
     path = tmp_path / "config.json"
     TrainConfig.for_task("mixlc", low_frequency_weight=3.0, chroma_weight=2.0,
-                         ssim_weight=1.0).save(path)
+                         ssim_weight=1.0, class_colors=True).save(path)
+    newer = ("chroma_weight", "ssim_weight", "class_colors")
     older = {k: v for k, v in json.loads(path.read_text()).items()
-             if not k.startswith("low_frequency") and k not in ("chroma_weight", "ssim_weight")}
+             if not k.startswith("low_frequency") and k not in newer}
     path.write_text(json.dumps(older))
-    for name in ("low_frequency_weight", "chroma_weight", "ssim_weight"):
-        assert getattr(TrainConfig.load(path), name) == 0.0
+    for name in ("low_frequency_weight", "chroma_weight", "ssim_weight", "class_colors"):
+        assert not getattr(TrainConfig.load(path), name)
     with pytest.raises(ValueError, match="ssim_weight"):
         TrainConfig.for_task("inpaint", ssim_weight=-1.0)
     with pytest.raises(ValueError, match="low_frequency_size"):
