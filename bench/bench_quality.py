@@ -49,6 +49,14 @@ CONFIGS = {
         "unet+oasis, mask input, FM, L1 in 0.1, noise 8, low 8 x10": _config(
             "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8,
             low_frequency_weight=10.0, low_frequency_size=8),
+        # The seeds' other generator: two encoders, dilated convolutions in the landcover one.
+        "dual_branch+oasis, mask input, FM, L1 in 0.1, noise 8, dilated": _config(
+            "dual_branch", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8,
+            dilated=True),
+        # Texture statistics, not pixels: luma and chroma texture energies as the real ones.
+        **{f"unet+oasis, mask input, FM, L1 in 0.1, noise 8, texture {weight:g}": _config(
+            "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8,
+            texture_weight=weight) for weight in (10.0, 30.0)},
         "unet+oasis, mask input, FM, L1 in 0.1, noise 8, class colors": _config(
             "unet", "oasis", mask_input=True, fm=10.0, l1_inside=0.1, noise_channels=8,
             class_colors=True),
@@ -91,6 +99,10 @@ CONFIGS = {
                    fm=10.0, l1_inside=0.1, seam_weight=5.0, low_frequency_weight=10.0,
                    low_frequency_size=8, ssim_weight=weight)
            for weight in (3.0, 10.0)},
+        "dual_branch+oasis, noise 8, FM, L1 in 0.1, seam 5, low 8 x10, texture 10": _config(
+            "dual_branch", "oasis", mask_input=True, dilated=True, noise_channels=8, fm=10.0,
+            l1_inside=0.1, seam_weight=5.0, low_frequency_weight=10.0, low_frequency_size=8,
+            texture_weight=10.0),
         # SEAN-style region codes from the image itself: each class's colour mean and spread.
         "dual_branch+oasis, noise 8, FM, L1 in 0.1, seam 5, low 8 x10, class colors": _config(
             "dual_branch", "oasis", mask_input=True, dilated=True, noise_channels=8, fm=10.0,

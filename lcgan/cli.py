@@ -106,6 +106,8 @@ _TRAIN_HELP = {
                      "texture left to brightness (0: off)",
     "ssim_weight": "weight of 1 - SSIM inside the mask: structure that lines up with the "
                    "context, neither grain nor blur (0: off)",
+    "texture_weight": "weight of the L1 between the generated and real texture energies (luma, "
+                      "chroma) inside the mask: as much texture as real, no colour speckle (0: off)",
     "consistency_margin": "cycle: pixels next to the edit's edge left out of the consistency loss",
     "consistency_balanced": "cycle: weigh the requested classes alike in the consistency loss "
                             "(OASIS class balancing)",

@@ -100,6 +100,8 @@ class TrainConfig:
             (:func:`lcgan.training.losses.chroma_l1`; for ``cycle``, of the cycle).
         ssim_weight: weight of 1 - SSIM of the masked area
             (:func:`lcgan.training.losses.ssim_loss`; for ``cycle``, of the cycle).
+        texture_weight: weight of the L1 of the luma and chroma texture energies inside the mask
+            (:func:`lcgan.training.losses.texture_energy_l1`; for ``cycle``, of the cycle).
         ema_decay: decay of the exported moving-average generator; 0 disables it.
         vgg_weights: VGG16 weights of the feature loss: ``"imagenet"``, a file path, or ``"none"``.
         require_vgg: fail instead of training without the feature loss when VGG16 weights lack.
@@ -140,6 +142,7 @@ class TrainConfig:
     low_frequency_size: int = 8
     chroma_weight: float = 0.0
     ssim_weight: float = 0.0
+    texture_weight: float = 0.0
     ema_decay: float = 0.999
     vgg_weights: str = "imagenet"
     require_vgg: bool = False
@@ -167,7 +170,7 @@ class TrainConfig:
         for name in ("l1_weight", "gan_weight", "feature_weight", "acgan_weight",
                      "feature_matching_weight", "consistency_weight", "l1_inside_weight",
                      "l1_outside_weight", "seam_weight", "low_frequency_weight", "chroma_weight",
-                     "ssim_weight"):
+                     "ssim_weight", "texture_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0. Received: {getattr(self, name)!r}")
         if not 0.0 <= self.ema_decay < 1.0:
@@ -216,10 +219,11 @@ class TrainConfig:
         # A file without the network fields was written when the networks were fixed per task;
         # one without noise_channels (consistency_margin, ...), before generators could take noise
         # (before the consistency margin, its class balancing, the seam, low-frequency and
-        # chroma and SSIM terms, class colours).
+        # chroma, SSIM and texture terms, class colours).
         values = {**LEGACY_NETWORKS.get(task, {}), "noise_channels": 0, "consistency_margin": 0,
                   "consistency_balanced": False, "class_colors": False, "seam_weight": 0.0, "low_frequency_weight": 0.0,
-                  "chroma_weight": 0.0, "ssim_weight": 0.0, **values}
+                  "chroma_weight": 0.0, "ssim_weight": 0.0,
+                  "texture_weight": 0.0, **values}
         return cls.for_task(task, **{k: v for k, v in values.items() if k in known})
 
     def differences(self, other: "TrainConfig") -> dict:

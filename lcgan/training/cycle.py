@@ -112,7 +112,8 @@ class CycleEditGAN(LandcoverGAN):
         self.segmenter = segmenter
         self.loss_weights["consistency_weight"] = consistency_weight
         paired = [n for n in self.train_metric_names
-                  if n in ("g_l1", "g_low", "g_chroma", "g_ssim", "g_fm", "g_feature")]
+                  if n in ("g_l1", "g_low", "g_chroma", "g_ssim", "g_texture", "g_fm",
+                           "g_feature")]
         self.train_metric_names = tuple(
             [n for n in self.train_metric_names if n not in paired]
             + ["g_consistency"] + [_cycle_name(n) for n in paired])

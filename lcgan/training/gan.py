@@ -24,6 +24,8 @@ Reported metrics (the names are stable):
 ``g_low``      L1 of the block means inside the mask (when ``low_frequency_weight`` > 0)
 ``g_chroma``   L1 of the colour-difference channels inside the mask (when ``chroma_weight`` > 0)
 ``g_ssim``     1 - SSIM of the masked area (when ``ssim_weight`` > 0)
+``g_texture``  L1 of the luma and chroma texture energies inside the mask (when
+               ``texture_weight`` > 0)
 ``masked_l1``  ``evaluate`` only: :func:`lcgan.evaluation.metrics.masked_l1` inside the mask, [0, 1] scale
 ``psnr``       ``evaluate`` only: whole-image :func:`lcgan.evaluation.metrics.masked_psnr` in dB, peak 1 on
                the [0, 1] scale (``max_val=2`` in [-1, 1])
@@ -51,7 +53,8 @@ from lcgan.models.blocks import select_inputs
 from lcgan.images import shown_generator
 
 TRAIN_METRICS = ("d_loss", "d_real", "d_fake", "d_acgan", "g_loss", "g_l1", "g_gan", "g_feature",
-                 "g_fm", "g_acgan", "g_seam", "g_low", "g_chroma", "g_ssim")
+                 "g_fm", "g_acgan", "g_seam", "g_low", "g_chroma", "g_ssim",
+                 "g_texture")
 DISCRIMINATOR_OUTPUTS = ({"patch"}, {"patch", "classes"}, {"segmentation"})
 """The output layouts a discriminator may have (each optionally with ``"features"``): PatchGAN or
 local + global scores, ACGAN scores + class logits, OASIS (K+1)-class segmentation logits."""
@@ -95,6 +98,8 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
             (Cb, Cr) L1 inside the mask.
         ssim_weight: weight of :func:`lcgan.training.losses.ssim_loss`, 1 - SSIM of the masked
             area.
+        texture_weight: weight of :func:`lcgan.training.losses.texture_energy_l1`, the L1 of the
+            luma and chroma texture energies inside the mask.
         gan_loss: ``"lsgan"`` (least squares) or ``"hinge"``.
         feature_loss: callable ``(target, output) -> (B,)``, e.g. :class:`lcgan.training.losses.VGGFeatureLoss`.
         ema_decay: decay of the generator's moving average copy, or None for no copy.
@@ -105,7 +110,8 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
     def __init__(self, generator, discriminator, *, l1_weight=100.0, gan_weight=1.0,
                  feature_weight=0.0, acgan_weight=0.0, feature_matching_weight=0.0, l1_inside_weight=1.0,
                  l1_outside_weight=1.0, seam_weight=0.0, low_frequency_weight=0.0,
-                 low_frequency_size=8, chroma_weight=0.0, ssim_weight=0.0, gan_loss="lsgan",
+                 low_frequency_size=8, chroma_weight=0.0, ssim_weight=0.0, texture_weight=0.0,
+                 gan_loss="lsgan",
                  feature_loss=None,
                  ema_decay=0.999, sample_builder=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -114,7 +120,7 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
                        l1_inside_weight=l1_inside_weight,
                        l1_outside_weight=l1_outside_weight, seam_weight=seam_weight,
                        low_frequency_weight=low_frequency_weight, chroma_weight=chroma_weight,
-                       ssim_weight=ssim_weight)
+                       ssim_weight=ssim_weight, texture_weight=texture_weight)
         for name, value in weights.items():
             if value < 0:
                 raise ValueError(f"`{name}` must be >= 0. Received: {value}")
@@ -158,7 +164,7 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
         used = {"d_acgan": self.acgan, "g_acgan": self.acgan, "g_feature": feature_loss is not None,
                 "g_fm": feature_matching_weight > 0, "g_seam": seam_weight > 0,
                 "g_low": low_frequency_weight > 0, "g_chroma": chroma_weight > 0,
-                "g_ssim": ssim_weight > 0}
+                "g_ssim": ssim_weight > 0, "g_texture": texture_weight > 0}
         self.train_metric_names = tuple(n for n in TRAIN_METRICS if used.get(n, True))
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.train_metric_names}
         self.trackers["masked_l1"] = ImageMetric("l1", masked=True, name="masked_l1")
@@ -272,10 +278,11 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
 
     def _paired_terms(self, batch, fake, real_out, fake_out):
         """The terms comparing ``fake`` with ``batch["target"]``: L1, low frequencies, chroma,
-        SSIM, feature matching, VGG.
+        SSIM, texture energy, feature matching, VGG.
 
         Returns:
-            ({"g_l1": (B,), "g_low", "g_chroma", "g_ssim", "g_fm", "g_feature" where enabled}, their weighted
+            ({"g_l1": (B,), "g_low", "g_chroma", "g_ssim", "g_texture", "g_fm", "g_feature" where
+            enabled}, their weighted
             sum (B,)).
         """
         w = self.loss_weights
@@ -293,6 +300,9 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
         if w["ssim_weight"] > 0:
             terms["g_ssim"] = losses.ssim_loss(batch["target"], fake, batch["mask"])
             total = total + w["ssim_weight"] * terms["g_ssim"]
+        if w["texture_weight"] > 0:
+            terms["g_texture"] = losses.texture_energy_l1(batch["target"], fake, batch["mask"])
+            total = total + w["texture_weight"] * terms["g_texture"]
         if w["feature_matching_weight"] > 0:
             terms["g_fm"] = losses.feature_matching_loss(real_out["features"], fake_out["features"])
             total = total + w["feature_matching_weight"] * terms["g_fm"]

@@ -153,7 +153,7 @@ def build_gan(config: TrainConfig, num_classes: int, *, legend=None):
         l1_inside_weight=config.l1_inside_weight, l1_outside_weight=config.l1_outside_weight,
         seam_weight=config.seam_weight, low_frequency_weight=config.low_frequency_weight,
         low_frequency_size=config.low_frequency_size, chroma_weight=config.chroma_weight,
-        ssim_weight=config.ssim_weight,
+        ssim_weight=config.ssim_weight, texture_weight=config.texture_weight,
         gan_loss=config.gan_loss, feature_loss=vgg,
         ema_decay=config.ema_decay or None, seed=config.seed,
         sample_builder=(sample_builder(config.task, num_classes=num_classes,

@@ -203,8 +203,9 @@ def test_the_seam_term_is_taken_on_the_edit(trained_segmenter):
 @pytest.mark.parametrize("options, name, loss", [
     (dict(low_frequency_weight=1.0, low_frequency_size=4), "low",
      lambda target, output, mask: losses.low_frequency_l1(target, output, mask, 4)),
-    (dict(ssim_weight=1.0), "ssim", losses.ssim_loss)])
-def test_the_low_frequency_and_ssim_terms_compare_the_cycle_with_the_original(
+    (dict(ssim_weight=1.0), "ssim", losses.ssim_loss),
+    (dict(texture_weight=1.0), "texture", losses.texture_energy_l1)])
+def test_the_pixel_statistics_terms_compare_the_cycle_with_the_original(
         trained_segmenter, options, name, loss):
     gan = tiny_cycle_gan(trained_segmenter, **options)
     assert f"g_cycle_{name}" in gan.train_metric_names

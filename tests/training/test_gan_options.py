@@ -142,22 +142,23 @@ def test_seam_weight_adds_the_seam_term_and_old_config_files_load_without_it(tmp
         TrainConfig.for_task("mixlc", seam_weight=-1.0)
 
 
-def test_low_frequency_chroma_and_ssim_weights_add_their_terms_and_old_configs_load_without(
+def test_the_pixel_statistics_terms_add_their_metrics_and_old_configs_load_without(
         tmp_path):
     gan = tiny_gan("inpaint", low_frequency_weight=10.0, low_frequency_size=4, chroma_weight=5.0,
-                   ssim_weight=3.0)
+                   ssim_weight=3.0, texture_weight=10.0)
     history = gan.fit(ready_dataset("inpaint"), epochs=1, verbose=0).history
-    for name in ("g_low", "g_chroma", "g_ssim"):
+    for name in ("g_low", "g_chroma", "g_ssim", "g_texture"):
         assert name in history and np.isfinite(history[name][-1])
         assert name not in tiny_gan("inpaint").train_metric_names
     path = tmp_path / "config.json"
     TrainConfig.for_task("mixlc", low_frequency_weight=3.0, chroma_weight=2.0,
-                         ssim_weight=1.0, class_colors=True).save(path)
-    newer = ("chroma_weight", "ssim_weight", "class_colors")
+                         ssim_weight=1.0, texture_weight=1.0, class_colors=True).save(path)
+    newer = ("chroma_weight", "ssim_weight", "texture_weight", "class_colors")
     older = {k: v for k, v in json.loads(path.read_text()).items()
              if not k.startswith("low_frequency") and k not in newer}
     path.write_text(json.dumps(older))
-    for name in ("low_frequency_weight", "chroma_weight", "ssim_weight", "class_colors"):
+    for name in ("low_frequency_weight", "chroma_weight", "ssim_weight", "texture_weight",
+                 "class_colors"):
         assert not getattr(TrainConfig.load(path), name)
     with pytest.raises(ValueError, match="ssim_weight"):
         TrainConfig.for_task("inpaint", ssim_weight=-1.0)

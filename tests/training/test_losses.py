@@ -203,3 +203,25 @@ def test_ssim_loss_penalises_grain_on_smooth_ground_and_a_flat_fill_on_texture()
     np.testing.assert_allclose(got, expected, atol=1e-5)
     empty = keras.ops.convert_to_numpy(losses.ssim_loss(target, output, 0 * mask))
     np.testing.assert_allclose(empty, [0.0, 0.0, 0.0])
+
+
+def test_texture_energy_l1_sees_blur_grain_and_colour_speckle_but_not_the_layout():
+    rng = np.random.default_rng(0)
+    brightness = rng.normal(0.0, 0.1, (4, 32, 32, 1)).astype("float32")
+    target = 0.2 + np.repeat(brightness, 3, axis=-1)  # grey texture: luma only
+    mask = np.zeros((4, 32, 32, 1), "float32")
+    mask[:, 8:24, 8:24] = 1.0
+    inside = (slice(None), slice(8, 24), slice(8, 24))
+    output = target.copy()
+    output[0][inside[1:]] = 0.2  # blur: no texture
+    output[1][inside[1:]] += rng.normal(0.0, 0.1, (16, 16, 3))  # colour speckle on top
+    output[2][inside[1:]] = np.roll(target[2][inside[1:]], 5, axis=0)  # same texture, moved
+    output[3, :4] = 1.0  # a change far outside the mask
+    got = keras.ops.convert_to_numpy(losses.texture_energy_l1(target, output, mask))
+    assert got[0] > 0.02 and got[1] > 0.02  # blur and speckle pay
+    assert got[2] < 0.2 * got[0] and abs(got[3]) < 1e-6  # the layout and the outside do not
+    chroma_only = keras.ops.convert_to_numpy(losses.texture_energy_l1(
+        target[1:2], target[1:2] + (output[1:2] - target[1:2]) * [1.0, 0.0, 0.0], mask[1:2]))
+    assert chroma_only[0] > 0.01  # red-only speckle is a chroma energy
+    empty = keras.ops.convert_to_numpy(losses.texture_energy_l1(target, output, 0 * mask))
+    np.testing.assert_allclose(empty, 0.0, atol=1e-6)
