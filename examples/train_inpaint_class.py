@@ -36,7 +36,7 @@ from lcgan.training.recipes import (CACHE_MAX_TILES, TrainingRun, describe_outpu
 # recipe's loss weights: L1 100 outside the removed area and 10 inside it (`l1_inside_weight`
 # 0.1: pixel loss rewards the blurry mean where the content is uncertain, so it weighs less there),
 # GAN (OASIS) 1, discriminator feature matching 10, seam 5, low-frequency L1 10 (8-px blocks),
-# no VGG feature loss.
+# no VGG feature loss; the generator also sees each class's colours in the image (`class_colors`).
 
 DEFAULTS = lcgan.TrainConfig.for_task("inpaint")
 lcgan.one_line_errors()  # a user error: one line "train_inpaint_class.py: error: ...", status 2
@@ -77,7 +77,10 @@ print(f"{float(np.mean(batch['mask'])):.1%} of the pixels of a batch are removed
 # Two encoders side by side, one for the blanked rgb and the mask, one (with dilated
 # convolutions) for the landcover, joined in one decoder; `composite=True` pastes the known pixels
 # back over the output, and per-pixel noise maps inside the mask (`noise_channels`) give the
-# removed area a latent to paint texture from. The OASIS discriminator returns
+# removed area a latent to paint texture from. With `class_colors`, every pixel also carries the
+# colour mean and spread of its class over the kept pixels of the image (7 channels, SEAN-style
+# region codes pooled from the image itself): the fill takes this scene's colour of its class
+# instead of recalling the training tiles'. The OASIS discriminator returns
 # `{"segmentation": (B, S, S, K + 1) logits}`: the landcover classes and "fake", per pixel, from the
 # rgb alone.
 
@@ -85,7 +88,8 @@ generator = models.dual_branch_generator(image_size=config.image_size,
                                          num_classes=legend.num_classes, width=config.width,
                                          upsample="resize", dilated=True, blank_input=True,
                                          use_mask=True, composite=True,
-                                         noise_channels=config.noise_channels)
+                                         noise_channels=config.noise_channels,
+                                         class_colors=config.class_colors)
 discriminator = models.oasis_discriminator(image_size=config.image_size,
                                            num_classes=legend.num_classes, width=config.width,
                                            features=config.feature_matching_weight > 0)

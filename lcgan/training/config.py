@@ -23,13 +23,14 @@ DISCRIMINATORS = ("patch", "acgan", "local_global", "oasis")
 UPSAMPLES = ("resize", "transpose")
 
 TASK_DEFAULTS = {
-    # mixlc and inpaint: the winners of bench/bench_quality.py (bench/results/quality*.md); cycle:
+    # mixlc and inpaint: the winners of bench/bench_quality.py (bench/results/quality*.md), checked
+    # at 128 px (bench/results/reference.md: class colours won there, not at 64 px); cycle:
     # noise, consistency 3 and seam 2 from bench/bench_cycle.py (bench/results/cycle*.md).
     "mixlc": dict(generator="unet", discriminator="oasis", dilated=False, mask_input=True,
                   noise_channels=8, l1_weight=100.0, l1_inside_weight=0.1, gan_weight=1.0,
                   feature_weight=0.01, feature_matching_weight=10.0, acgan_weight=0.0),
     "inpaint": dict(generator="dual_branch", discriminator="oasis", dilated=True, mask_input=True,
-                    noise_channels=8, l1_weight=100.0, l1_inside_weight=0.1, gan_weight=1.0,
+                    noise_channels=8, class_colors=True, l1_weight=100.0, l1_inside_weight=0.1, gan_weight=1.0,
                     feature_weight=0.0, feature_matching_weight=10.0, seam_weight=5.0,
                     low_frequency_weight=10.0, acgan_weight=1.0),
     "cycle": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
