@@ -106,7 +106,10 @@ print(f"generator {generator.count_params():,} parameters, discriminator "
 # the mask weigh `l1_inside_weight`, outside 1) `+ gan_weight * OASIS + feature_weight * VGG16
 # relu3_3 distance + feature_matching_weight * distance of the discriminator's activations +
 # low_frequency_weight * L1 of the 8 x 8 block means inside the mask` (the square's colour and
-# coarse layout; its texture is left to the discriminator).
+# coarse layout; its texture is left to the discriminator; off in this recipe) `+ texture_weight *
+# L1 of the texture energies` (`g_texture`: the spread of each pixel around its 3 x 3 mean, in
+# luma and in chroma, over the square, against the real square's: as much texture as real, and
+# no colour speckle, without asking for the texture's unknowable layout).
 # `feature_loss` builds `losses.VGGFeatureLoss(weights="imagenet")`; offline without the cached
 # ImageNet weights it says loudly that the feature loss is off and returns None. The generator's
 # moving average (`ema_decay`) is what gets exported. For scale, the weighted L1 of copying rgb A
@@ -123,6 +126,7 @@ gan = lcgan.LandcoverGAN(generator, discriminator, l1_weight=config.l1_weight,
                          feature_matching_weight=config.feature_matching_weight,
                          low_frequency_weight=config.low_frequency_weight,
                          low_frequency_size=config.low_frequency_size,
+                         texture_weight=config.texture_weight,
                          ema_decay=config.ema_decay, seed=config.seed)
 gan.compile(g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))

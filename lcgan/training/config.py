@@ -28,7 +28,8 @@ TASK_DEFAULTS = {
     # noise, consistency 3 and seam 2 from bench/bench_cycle.py (bench/results/cycle*.md).
     "mixlc": dict(generator="unet", discriminator="oasis", dilated=False, mask_input=True,
                   noise_channels=8, l1_weight=100.0, l1_inside_weight=0.1, gan_weight=1.0,
-                  feature_weight=0.01, feature_matching_weight=10.0, acgan_weight=0.0),
+                  feature_weight=0.01, feature_matching_weight=10.0, texture_weight=10.0,
+                  acgan_weight=0.0),
     "inpaint": dict(generator="dual_branch", discriminator="oasis", dilated=True, mask_input=True,
                     noise_channels=8, class_colors=True, l1_weight=100.0, l1_inside_weight=0.1, gan_weight=1.0,
                     feature_weight=0.0, feature_matching_weight=10.0, seam_weight=5.0,

@@ -49,7 +49,8 @@ def test_dilated_convolutions_are_in_the_landcover_branch_only():
 
 
 @pytest.mark.parametrize("task,options,extra", [  # one train step each (tracing dominates)
-    ("mixlc", dict(discriminator="oasis", mask_input=True, feature_matching_weight=10.0), ["g_fm"]),
+    ("mixlc", dict(discriminator="oasis", mask_input=True, feature_matching_weight=10.0),
+     ["g_fm", "g_texture"]),  # the Mix LC recipe's texture term
     ("inpaint", dict(generator="unet", discriminator="local_global", feature_matching_weight=10.0),
      ["g_fm", "g_seam", "g_low"]),  # the inpaint recipe's seam and low-frequency terms
 ])
