@@ -35,6 +35,27 @@ def assert_save_load_roundtrip(model, inputs, tmp_path, *, atol=1e-6):
     return loaded
 
 
+def export_and_run_at_another_size(model, tmp_path):
+    """Export ``model`` (4 classes, trained size 32, task inpaint), load it back and run it on one
+    random 48 x 40 image with a box mask.
+
+    Returns:
+        (output (1, 48, 40, 3), the input rgb (1, 48, 40, 3), the mask (1, 48, 40, 1)), numpy.
+    """
+    from lcgan.data.legend import Legend
+    from lcgan.scenes.export import export_generator, load_generator
+
+    legend = Legend(["a", "b", "c", "d"], [(0, 0, 0), (1, 1, 1), (2, 2, 2), (3, 3, 3)], name="t")
+    loaded = load_generator(export_generator(model, tmp_path / "export", legend=legend,
+                                             task="inpaint", image_size=32))
+    rng = np.random.default_rng(0)
+    rgb = rng.uniform(-1, 1, (1, 48, 40, 3)).astype("float32")
+    mask = np.zeros((1, 48, 40, 1), "float32")
+    mask[:, 8:32, 8:24] = 1
+    out = loaded(rgb=rgb, landcover=rng.integers(0, 4, (1, 48, 40)).astype("int32"), mask=mask)
+    return out, rgb, mask
+
+
 def random_inputs(model, *, batch=1, seed=0):
     """Random inputs for a model with named inputs ``rgb``, ``landcover`` and/or ``mask``.
 

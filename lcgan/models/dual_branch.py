@@ -2,9 +2,9 @@
 
 import keras
 
-from lcgan.models.context import class_color_channels
 from lcgan.models.blocks import (check_model_args, conv, decoder, encoder, finish_generator, generator_rgb, image_inputs,
                                  noise_channels as noise_maps, norm_act, upsample as upsample_layer)
+from lcgan.models.context import class_color_channels
 
 
 def dual_branch_generator(*, image_size, num_classes, width=32, depth=None, norm="batch",

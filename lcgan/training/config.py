@@ -31,8 +31,8 @@ TASK_DEFAULTS = {
                   feature_weight=0.01, feature_matching_weight=10.0, texture_weight=10.0,
                   acgan_weight=0.0),
     "inpaint": dict(generator="dual_branch", discriminator="oasis", dilated=True, mask_input=True,
-                    noise_channels=8, class_colors=True, l1_weight=100.0, l1_inside_weight=0.1, gan_weight=1.0,
-                    feature_weight=0.0, feature_matching_weight=10.0, seam_weight=5.0,
+                    noise_channels=8, class_colors=True, l1_weight=100.0, l1_inside_weight=0.1,
+                    gan_weight=1.0, feature_weight=0.0, feature_matching_weight=10.0, seam_weight=5.0,
                     low_frequency_weight=10.0, acgan_weight=1.0),
     "cycle": dict(generator="dual_branch", discriminator="acgan", dilated=True, mask_input=True,
                   noise_channels=8, l1_weight=10.0, gan_weight=1.0, feature_weight=0.0,
@@ -223,8 +223,8 @@ class TrainConfig:
         # (before the consistency margin, its class balancing, the seam, low-frequency and
         # chroma, SSIM and texture terms, class colours).
         values = {**LEGACY_NETWORKS.get(task, {}), "noise_channels": 0, "consistency_margin": 0,
-                  "consistency_balanced": False, "class_colors": False, "seam_weight": 0.0, "low_frequency_weight": 0.0,
-                  "chroma_weight": 0.0, "ssim_weight": 0.0,
+                  "consistency_balanced": False, "class_colors": False, "seam_weight": 0.0,
+                  "low_frequency_weight": 0.0, "chroma_weight": 0.0, "ssim_weight": 0.0,
                   "texture_weight": 0.0, **values}
         return cls.for_task(task, **{k: v for k, v in values.items() if k in known})
 

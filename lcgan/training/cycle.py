@@ -49,7 +49,7 @@ from lcgan.evaluation.metrics import ImageMetric
 from lcgan.images import shown_generator
 from lcgan.models.blocks import select_inputs
 from lcgan.training import losses
-from lcgan.training.gan import LandcoverGAN
+from lcgan.training.gan import PAIRED_METRICS, LandcoverGAN
 
 CYCLE_PREFIX = "g_cycle_"
 """The paired terms of the cycle pass are LandcoverGAN's, renamed ``g_l1`` -> ``g_cycle_l1``."""
@@ -111,9 +111,7 @@ class CycleEditGAN(LandcoverGAN):
         segmenter.trainable = False
         self.segmenter = segmenter
         self.loss_weights["consistency_weight"] = consistency_weight
-        paired = [n for n in self.train_metric_names
-                  if n in ("g_l1", "g_low", "g_chroma", "g_ssim", "g_texture", "g_fm",
-                           "g_feature")]
+        paired = [n for n in self.train_metric_names if n in PAIRED_METRICS]
         self.train_metric_names = tuple(
             [n for n in self.train_metric_names if n not in paired]
             + ["g_consistency"] + [_cycle_name(n) for n in paired])

@@ -53,8 +53,14 @@ from lcgan.models.blocks import select_inputs
 from lcgan.images import shown_generator
 
 TRAIN_METRICS = ("d_loss", "d_real", "d_fake", "d_acgan", "g_loss", "g_l1", "g_gan", "g_feature",
-                 "g_fm", "g_acgan", "g_seam", "g_low", "g_chroma", "g_ssim",
-                 "g_texture")
+                 "g_fm", "g_acgan", "g_seam", "g_low", "g_chroma", "g_ssim", "g_texture")
+MASKED_TERMS = {"g_chroma": ("chroma_weight", losses.chroma_l1),
+                "g_ssim": ("ssim_weight", losses.ssim_loss),
+                "g_texture": ("texture_weight", losses.texture_energy_l1)}
+"""Metric -> (weight name, ``loss(target, output, mask) -> (B,)``): the terms that compare the
+generated region with the target's by one call and nothing else."""
+PAIRED_METRICS = ("g_l1", "g_low", *MASKED_TERMS, "g_fm", "g_feature")
+"""The terms of :meth:`LandcoverGAN._paired_terms`: they compare the output with a target."""
 DISCRIMINATOR_OUTPUTS = ({"patch"}, {"patch", "classes"}, {"segmentation"})
 """The output layouts a discriminator may have (each optionally with ``"features"``): PatchGAN or
 local + global scores, ACGAN scores + class logits, OASIS (K+1)-class segmentation logits."""
@@ -111,9 +117,8 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
                  feature_weight=0.0, acgan_weight=0.0, feature_matching_weight=0.0, l1_inside_weight=1.0,
                  l1_outside_weight=1.0, seam_weight=0.0, low_frequency_weight=0.0,
                  low_frequency_size=8, chroma_weight=0.0, ssim_weight=0.0, texture_weight=0.0,
-                 gan_loss="lsgan",
-                 feature_loss=None,
-                 ema_decay=0.999, sample_builder=None, seed=None, **kwargs):
+                 gan_loss="lsgan", feature_loss=None, ema_decay=0.999, sample_builder=None,
+                 seed=None, **kwargs):
         super().__init__(**kwargs)
         weights = dict(l1_weight=l1_weight, gan_weight=gan_weight, feature_weight=feature_weight,
                        acgan_weight=acgan_weight, feature_matching_weight=feature_matching_weight,
@@ -163,8 +168,8 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
             None if seed is None else seed + 1, name="eval_seeds")
         used = {"d_acgan": self.acgan, "g_acgan": self.acgan, "g_feature": feature_loss is not None,
                 "g_fm": feature_matching_weight > 0, "g_seam": seam_weight > 0,
-                "g_low": low_frequency_weight > 0, "g_chroma": chroma_weight > 0,
-                "g_ssim": ssim_weight > 0, "g_texture": texture_weight > 0}
+                "g_low": low_frequency_weight > 0,
+                **{name: weights[weight] > 0 for name, (weight, _) in MASKED_TERMS.items()}}
         self.train_metric_names = tuple(n for n in TRAIN_METRICS if used.get(n, True))
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.train_metric_names}
         self.trackers["masked_l1"] = ImageMetric("l1", masked=True, name="masked_l1")
@@ -281,8 +286,7 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
         SSIM, texture energy, feature matching, VGG.
 
         Returns:
-            ({"g_l1": (B,), "g_low", "g_chroma", "g_ssim", "g_texture", "g_fm", "g_feature" where
-            enabled}, their weighted
+            ({"g_l1": (B,), then each of :data:`PAIRED_METRICS` that is enabled}, their weighted
             sum (B,)).
         """
         w = self.loss_weights
@@ -294,15 +298,10 @@ class LandcoverGAN(compat.NoSymbolicBuild, compat.OneFunctionStep, keras.Model):
             terms["g_low"] = losses.low_frequency_l1(batch["target"], fake, batch["mask"],
                                                      self.low_frequency_size)
             total = total + w["low_frequency_weight"] * terms["g_low"]
-        if w["chroma_weight"] > 0:
-            terms["g_chroma"] = losses.chroma_l1(batch["target"], fake, batch["mask"])
-            total = total + w["chroma_weight"] * terms["g_chroma"]
-        if w["ssim_weight"] > 0:
-            terms["g_ssim"] = losses.ssim_loss(batch["target"], fake, batch["mask"])
-            total = total + w["ssim_weight"] * terms["g_ssim"]
-        if w["texture_weight"] > 0:
-            terms["g_texture"] = losses.texture_energy_l1(batch["target"], fake, batch["mask"])
-            total = total + w["texture_weight"] * terms["g_texture"]
+        for name, (weight, loss) in MASKED_TERMS.items():
+            if w[weight] > 0:
+                terms[name] = loss(batch["target"], fake, batch["mask"])
+                total = total + w[weight] * terms[name]
         if w["feature_matching_weight"] > 0:
             terms["g_fm"] = losses.feature_matching_loss(real_out["features"], fake_out["features"])
             total = total + w["feature_matching_weight"] * terms["g_fm"]

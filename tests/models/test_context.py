@@ -4,10 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from lcgan.data.legend import Legend
+from helpers import assert_save_load_roundtrip, export_and_run_at_another_size
+
 from lcgan.models import dual_branch_generator, unet_generator
 from lcgan.models.context import STAT_CHANNELS, ClassColorStats
-from lcgan.scenes.export import export_generator, load_generator
 
 MASKING = dict(use_mask=True, blank_input=True, composite=True)
 
@@ -57,22 +57,11 @@ def test_a_generator_with_class_colors_sees_the_scene_colour_of_the_class(build,
                            for x in (inputs, recoloured))
     inside = inputs["mask"][..., 0] > 0
     assert np.abs(out - out_recoloured)[inside].mean() > 1e-4
-    path = tmp_path / "g.keras"
-    model.save(path)
-    reloaded = keras.saving.load_model(path)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(inputs, training=False)), out,
-                               atol=1e-6)
+    assert_save_load_roundtrip(model, inputs, tmp_path)
 
 
 def test_the_export_of_a_class_colors_generator_runs_at_another_size(tmp_path):
-    legend = Legend(["a", "b", "c", "d"], [(0, 0, 0), (1, 1, 1), (2, 2, 2), (3, 3, 3)], name="t")
     model = dual_branch_generator(image_size=32, num_classes=4, width=4, depth=3,
                                   class_colors=True, **MASKING)
-    loaded = load_generator(export_generator(model, tmp_path / "export", legend=legend,
-                                             task="inpaint", image_size=32))
-    rng = np.random.default_rng(0)
-    rgb = rng.uniform(-1, 1, (1, 48, 40, 3)).astype("float32")
-    mask = np.zeros((1, 48, 40, 1), "float32")
-    mask[:, 8:32, 8:24] = 1
-    out = loaded(rgb=rgb, landcover=rng.integers(0, 4, (1, 48, 40)).astype("int32"), mask=mask)
+    out, _, _ = export_and_run_at_another_size(model, tmp_path)
     assert out.shape == (1, 48, 40, 3) and np.isfinite(out).all()

@@ -5,13 +5,11 @@ import json
 import keras
 import numpy as np
 import pytest
-from helpers import random_inputs
+from helpers import export_and_run_at_another_size, random_inputs
 from train_helpers import CLASSES, SIZE, ready_dataset
 
-from lcgan.data.legend import Legend
 from lcgan.models import dual_branch_generator, unet_generator
 from lcgan.models.blocks import SpatialNoise
-from lcgan.scenes.export import export_generator, load_generator
 from lcgan.training.config import TrainConfig
 from lcgan.training.ema import ema_copy, update_ema
 from lcgan.training.recipes import build_gan
@@ -91,16 +89,9 @@ def test_the_ema_copy_follows_the_generator_count():
 
 
 def test_the_export_takes_any_size_and_keeps_the_context(tmp_path):
-    legend = Legend(["a", "b", "c", "d"], [(0, 0, 0), (1, 1, 1), (2, 2, 2), (3, 3, 3)], name="t")
     model = dual_branch_generator(image_size=32, num_classes=4, width=4, depth=3,
                                   noise_channels=2, **MASKING)
-    loaded = load_generator(export_generator(model, tmp_path / "export", legend=legend,
-                                             task="inpaint", image_size=32))
-    rng = np.random.default_rng(0)
-    rgb = rng.uniform(-1, 1, (1, 48, 40, 3)).astype("float32")
-    mask = np.zeros((1, 48, 40, 1), "float32")
-    mask[:, 8:32, 8:24] = 1
-    out = loaded(rgb=rgb, landcover=rng.integers(0, 4, (1, 48, 40)).astype("int32"), mask=mask)
+    out, rgb, mask = export_and_run_at_another_size(model, tmp_path)
     assert out.shape == (1, 48, 40, 3) and np.isfinite(out).all()
     np.testing.assert_allclose(out[mask[..., 0] == 0], rgb[mask[..., 0] == 0], atol=1e-6)
 
