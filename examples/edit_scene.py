@@ -8,6 +8,7 @@ writes ``before_after.png`` (rgb and landcover, before above after) into ``--out
     python examples/edit_scene.py             # trains 2 x 20 steps first; runs/edit_scene/
     python examples/edit_scene.py --model runs/mixlc/export --to vegetation --box 200 300 360 460
     python examples/edit_scene.py --model runs/mixlc/export --tile 19 --from land --to water
+    python examples/edit_scene.py --model runs/mixlc/export --tile 19 --from land --to water --match-colors
 
 The CRS and transform written here are illustrative (the bundled tiles carry no georeferencing):
 EPSG:32640, WGS 84 / UTM zone 40N, which covers Dubai, with 0.5 m pixels. A real scene keeps
@@ -37,6 +38,8 @@ parser.add_argument("--box", type=int, nargs=4, metavar=("TOP", "LEFT", "BOTTOM"
 parser.add_argument("--from", dest="from_class", metavar="CLASS",
                     help="change only the box's pixels of this class (default: the whole box), so "
                          "the new area follows the scene's own boundaries")
+parser.add_argument("--match-colors", action="store_true",
+                    help="shift each generated class to its mean colour in the rest of the scene")
 parser.add_argument("--tile", type=int, default=0, help="index of the tile to edit (0)")
 parser.add_argument("--data-dir", help="images/ + masks/ tile folder (default: bundled sample)")
 for flag, default in (("--epochs", 2), ("--steps-per-epoch", 20), ("--image-size", 64),
@@ -103,11 +106,14 @@ raster.write_geotiff(paths["landcover_edited"], edited, crs=crs, transform=trans
 # replaces only that area: every other pixel is copied bit for bit. The generators are fully
 # convolutional, so the windows need not be the training size: `lcgan edit`'s 256 px (or the
 # training size, if larger) gives each window more context and the scene fewer window edges.
+# With `match_colors`, the generated pixels of each class are shifted, window by window, to that
+# class's mean colour over the scene's unchanged pixels: the generator paints water in the shade
+# of its training tiles' water, this moves it to this scene's (the texture stays the generator's).
 
 window = max(256, generator.metadata["image_size"][0])
 lcgan.edit_scene(generator, paths["rgb"], paths["landcover_edited"], paths["edited"],
                  original_landcover_path=paths["landcover"], window=window, overlap=window // 4,
-                 grow=3, overwrite=True, progress=False)
+                 grow=3, match_colors=args.match_colors, overwrite=True, progress=False)
 
 # ## Before and after
 
@@ -119,6 +125,11 @@ grown = np.zeros_like(changed)
 grown[max(top - 3, 0):bottom + 3, max(left - 3, 0):right + 3] = True
 print(f"{changed.sum()} pixels changed, {(changed & ~grown).sum()} of them outside the box grown "
       f"by 3 px")
+# Does the new area look like its class elsewhere in the scene? Compare the mean colours.
+elsewhere = (ids == legend.class_id(args.to)) & ~grown  # (H, W)
+if area.any() and elsewhere.any():
+    print(f"mean rgb of the new {args.to}: {np.round(after[area].mean(axis=0)).astype(int)}; of "
+          f"the scene's other {args.to}: {np.round(rgb[elsewhere].mean(axis=0)).astype(int)}")
 edited_ids = np.where(area, legend.class_id(args.to), ids)
 figure = np.concatenate([np.concatenate([rgb, legend.colorize(ids)], axis=1),
                          np.concatenate([after, legend.colorize(edited_ids)], axis=1)], axis=0)

@@ -228,6 +228,9 @@ def _edit_arguments(parser, argv):
     parser.add_argument("--batch-size", type=int, default=8, help="windows per model call")
     parser.add_argument("--grow", type=int, default=3,
                         help="pixels by which the changed area is grown (default 3)")
+    parser.add_argument("--match-colors", action="store_true",
+                        help="shift each generated class to its mean colour over the scene's "
+                        "unchanged pixels (new water as dark as this scene's sea)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -240,7 +243,8 @@ def _edit(args):
     path = edit_scene(args.model, args.rgb, args.landcover, args.out, mask_path=args.mask,
                       original_landcover_path=args.original_landcover, legend=legend,
                       window=args.window, overlap=args.overlap, batch_size=args.batch_size,
-                      grow=args.grow, overwrite=args.overwrite, progress=not args.no_progress)
+                      grow=args.grow, match_colors=args.match_colors, overwrite=args.overwrite,
+                      progress=not args.no_progress)
     print(f"lcgan edit: wrote {path}")
 
 

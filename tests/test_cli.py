@@ -79,7 +79,7 @@ def test_edit_end_to_end_and_its_errors(capsys, exported, geotiff_pair, tmp_path
         assert not np.array_equal(src.read(0, 0, 80, 72), scene.rgb)
 
     _assert_one_line_error(*_run(capsys, *base, *original), "out.tif", "already exists")
-    assert _run(capsys, *base, *original, "--overwrite")[0] == 0
+    assert _run(capsys, *base, *original, "--overwrite", "--match-colors")[0] == 0
     _assert_one_line_error(*_run(capsys, *base, "--mask", tmp_path / "nowhere.tif",
                                  "--overwrite"), "nowhere.tif", "not found")
     lc = edited[None]

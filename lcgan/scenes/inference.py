@@ -29,6 +29,7 @@ from lcgan.data import raster
 from lcgan.data.tasks import BLANKED_TASKS
 from lcgan.errors import DataError, LegendError
 from lcgan.outputs import check_output_file
+from lcgan.scenes.colors import scene_class_means
 from lcgan.scenes.provenance import probe
 from lcgan.scenes.strip_runner import run_strips
 from lcgan.scenes.windows import grow_mask, id_dtype
@@ -116,8 +117,8 @@ def _valid(values: np.ndarray, nodata) -> np.ndarray:
 
 def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
                original_landcover_path=None, legend=None, window: int = 256, overlap: int = 64,
-               batch_size: int = 8, grow: int = 3, overwrite: bool = False,
-               progress: bool = True) -> str:
+               batch_size: int = 8, grow: int = 3, match_colors: bool = False,
+               overwrite: bool = False, progress: bool = True) -> str:
     """Re-render the changed area of an RGB GeoTIFF from an edited landcover GeoTIFF.
 
     The changed area is ``mask_path`` (non-zero pixels), or where ``landcover_path`` differs from
@@ -139,6 +140,11 @@ def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
         window, overlap: window size and overlap in pixels (stride = window - overlap).
         batch_size: windows per model call.
         grow: pixels by which the changed area is dilated.
+        match_colors: shift the generated pixels of each class, window by window, so that their
+            mean colour is that class's mean over the scene's unchanged pixels (classes with at
+            least :data:`~lcgan.scenes.colors.MIN_PIXELS` of them; :mod:`lcgan.scenes.colors`):
+            new water as dark as this scene's sea, whatever the training tiles' water was. Costs
+            one more read of the scene.
         overwrite: replace an existing ``out_path``.
         progress: show a tqdm bar over windows.
 
@@ -176,10 +182,12 @@ def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
             raise ValueError(f"`window` must be {fixed[0]} for this model (fixed input size). "
                              f"Received {window}.")
         probe(model, window, window, takes_mask=meta["takes_mask"], argument="window")
+        colors = scene_class_means(scene, legend, window=window, grow=grow) if match_colors \
+            else None
         with output as writer:
             run_strips(model, scene, writer, legend, window=window, overlap=overlap,
                        batch_size=batch_size, grow=grow, blank=meta["task"] in BLANKED_TASKS,
-                       takes_mask=meta["takes_mask"],
+                       takes_mask=meta["takes_mask"], class_means=colors,
                        bar=tqdm(disable=not progress, unit="window", desc="edit_scene"))
     finally:
         scene.close()

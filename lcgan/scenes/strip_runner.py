@@ -28,11 +28,12 @@ import numpy as np
 
 from lcgan.data.grid import window_offsets
 from lcgan.images import to_unit
+from lcgan.scenes.colors import match_class_means
 from lcgan.scenes.windows import BlendAccumulator, ramp_cover, window_ramp
 
 
 def run_strips(model, scene, writer, legend, *, window, overlap, batch_size, grow, blank,
-               takes_mask, bar) -> None:
+               takes_mask, bar, class_means=None) -> None:
     """Run the changed windows of ``scene`` through ``model`` and write the blended result.
 
     Args:
@@ -46,10 +47,13 @@ def run_strips(model, scene, writer, legend, *, window, overlap, batch_size, gro
         blank: set the changed area of the model's rgb input to 0.0 (inpainting models).
         takes_mask: pass the changed area as ``mask`` (b, window, window, 1) float32.
         bar: a tqdm progress bar over windows.
+        class_means: the scene's :class:`~lcgan.scenes.colors.ClassMeans`: each window's
+            changed pixels of a class are shifted to that class's mean colour before blending
+            (:func:`~lcgan.scenes.colors.match_class_means`); None leaves the outputs as they are.
     """
     runner = _StripRunner(model, scene, writer, legend, window=window, overlap=overlap,
                           batch_size=batch_size, grow=grow, blank=blank, takes_mask=takes_mask,
-                          bar=bar)
+                          bar=bar, class_means=class_means)
     try:
         runner.run()
     finally:  # on an error too: no thread may touch a dataset or the model once this returns
@@ -61,8 +65,9 @@ class _StripRunner:
     """The state of one edit: the window grid, the accumulator, the strips and the threads."""
 
     def __init__(self, model, scene, writer, legend, *, window, overlap, batch_size, grow, blank,
-                 takes_mask, bar):
+                 takes_mask, bar, class_means):
         self.model, self.scene, self.legend, self.bar = model, scene, legend, bar
+        self.class_means = class_means
         self.window, self.batch_size, self.grow = window, batch_size, grow
         self.blank, self.takes_mask = blank, takes_mask
         self.height, self.width = scene.profile["height"], scene.profile["width"]
@@ -148,6 +153,10 @@ class _StripRunner:
     def blend(self, batch, future) -> None:
         """Add the weighted outputs of ``batch`` to the accumulator."""
         outputs = future.result()  # (b, window, window, 3), ours to overwrite
+        if self.class_means is not None:
+            window = self.window
+            match_class_means(outputs, [s.ids[:, c:c + window] for s, c in batch],
+                              [s.changed[:, c:c + window] for s, c in batch], self.class_means)
         np.multiply(outputs, self.weights, out=outputs)
         for (strip, c), tile in zip(batch, outputs):
             self.acc.extend(strip.row + self.window)

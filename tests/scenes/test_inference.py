@@ -204,3 +204,25 @@ def test_input_errors(scene, geotiff_pair, tmp_path):
     _edit(model, scene, overwrite=True)
 
 
+
+
+def test_match_colors_gives_the_edit_the_scenes_colour_of_the_class(scene):
+    """A generator painting forest grey is shifted to the mean of the scene's other forest."""
+    forest = LEGEND.class_id("forest")
+    rgb = scene.rgb.copy()
+    rng = np.random.default_rng(1)
+    others = (scene.landcover == forest) & ~scene.changed
+    rgb[:, others] = rng.integers(10, 60, (3, others.sum())) + np.array([[0], [80], [10]])
+    raster.write_geotiff(scene.rgb_path, rgb, crs=scene.crs, transform=scene.transform,
+                         nodata=0, overwrite=True)
+    columns = np.where(np.arange(32) % 2 == 0, 0.1, -0.1)[None, None, :, None]  # grey stripes
+    textured = FakeModel(lambda rgb, lc, mask: np.broadcast_to(columns, rgb.shape).astype(np.float32))
+    _, plain = _edit(textured, scene)
+    _, matched = _edit(textured, scene, match_colors=True, overwrite=True)
+    new_forest = np.zeros_like(scene.changed)
+    new_forest[EDIT] = True
+    scene_mean = rgb[:, others].mean(axis=1)  # about (35, 115, 45)
+    assert np.abs(plain[:, new_forest].mean(axis=1) - scene_mean).max() > 50
+    np.testing.assert_allclose(matched[:, new_forest].mean(axis=1), scene_mean, atol=2.0)
+    assert matched[:, new_forest].std(axis=1).min() > 10  # the stripes survive the shift
+    np.testing.assert_array_equal(matched[:, ~scene.changed], rgb[:, ~scene.changed])
