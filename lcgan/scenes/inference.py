@@ -143,8 +143,9 @@ def edit_scene(model, rgb_path, landcover_path, out_path, *, mask_path=None,
         match_colors: shift the generated pixels of each class, window by window, so that their
             mean colour is that class's mean over the scene's unchanged pixels (classes with at
             least :data:`~lcgan.scenes.colors.MIN_PIXELS` of them; :mod:`lcgan.scenes.colors`):
-            new water as dark as this scene's sea, whatever the training tiles' water was. Costs
-            one more read of the scene.
+            new water as dark as this scene's sea, whatever the training tiles' water was. Suits
+            classes of one colour (water, grass, sand) better than classes of many (roofs get
+            the scene's average shade). Costs one more read of the scene.
         overwrite: replace an existing ``out_path``.
         progress: show a tqdm bar over windows.
 
