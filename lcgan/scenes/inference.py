@@ -13,6 +13,8 @@ by the scene: ids are kept in the smallest integer dtype and finished rows are b
 strip's uint8 rgb a block of columns at a time. Windows without any changed pixel are skipped:
 they cannot affect the output. Only the changed area is replaced; every other pixel is copied bit
 for bit.
+With ``match_colors``, a first pass pools each class's mean colour over the unchanged pixels and
+each window's generated classes are shifted to it before blending (:mod:`lcgan.scenes.colors`).
 
 Example:
     >>> edit_scene("exports/mixlc", "rgb.tif", "landcover_forest.tif", "out.tif",

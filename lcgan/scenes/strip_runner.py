@@ -6,7 +6,8 @@ bounded by the scene width:
 
 1. ``edit_scene-read`` reads and decodes strip ``i + 1``;
 2. the calling thread builds the inputs of batch ``n + 1`` (stacking windows, to [-1, 1]), then
-   blends batch ``n - 1``'s outputs and composes the strips they finish;
+   blends batch ``n - 1``'s outputs (shifted to the scene's class colours first, when given) and
+   composes the strips they finish;
 3. ``edit_scene-model`` runs the model on batch ``n``;
 4. ``edit_scene-write`` encodes and writes finished rows, in whole rows of output blocks.
 
