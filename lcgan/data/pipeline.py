@@ -3,8 +3,11 @@
 source tiles -> (repeat) -> shuffle -> random crop -> identical flips/rotations of rgb and
 landcover -> rgb to [-1, 1] -> batch -> :func:`~lcgan.data.samples.build_samples` -> prefetch.
 
-Every random choice is a stateless op keyed by ``seed`` and the position in the stream (tile or
-batch index), so the same seed gives the same batches, whatever the parallelism.
+Every random choice but the tile order is a stateless op keyed by ``seed`` and the position in the
+stream (tile or batch index). The tile order is ``tf.data``'s shuffle with ``seed``, which
+TensorFlow combines with its global seed when one is set (``tf.random.set_seed``,
+``keras.utils.set_random_seed``; :func:`lcgan.train` sets it to the run's seed). So the same seed
+under the same global seed (or none) gives the same batches, whatever the parallelism.
 
 Example:
     >>> from lcgan.data import make_dataset, sample_source
@@ -36,7 +39,8 @@ def make_dataset(source, *, task, image_size, batch_size, seed=0, num_classes=No
         image_size: side of the square training crops, in pixels. Every tile must be at least
             this large.
         batch_size: samples per batch (the last partial batch is dropped; mixlc needs >= 2).
-        seed: an int, or None for a different stream on every call.
+        seed: an int, or None for a different stream on every call (the tile order also follows
+            TensorFlow's global seed when one is set: see the module docstring).
         num_classes: depth of the one-hot landcover (default ``source.legend.num_classes``).
         augment: apply a random flip and a random multiple of 90 degrees rotation, identical for
             rgb and landcover.

@@ -134,7 +134,11 @@ def evaluate(generator, source=None, *, task="mixlc", image_size=64, batch_size=
             ``.keras`` file, Keras model, ``LandcoverGAN``); None scores the baselines alone.
         source: a :class:`~lcgan.data.TileSource` (default: the bundled sample).
         task: ``"mixlc"`` or ``"inpaint"``.
-        image_size, batch_size, batches, seed: the evaluated crops.
+        image_size, batch_size, batches, seed: the evaluated crops. Their tiles' order also
+            follows TensorFlow's global seed when one is set (:mod:`lcgan.data.pipeline`):
+            ``lcgan evaluate`` sets none, so to get its crops from Python, call this where no
+            global seed was set (not after :func:`lcgan.train` or ``keras.utils.set_random_seed``
+            in the same process). Every method of one call is scored on the same crops.
         segmenter: a segmenter model or ``.keras`` path for the landcover columns and the
             Frechet distances (any input size: a fixed-size model is rebuilt with free spatial
             dims); None uses the packaged segmenter when the source's legend is the bundled Dubai
