@@ -3,8 +3,8 @@
 A generator paints a class in the colours it learned: the mean of its training tiles' water,
 sand or forest. A scene of another place, sensor or season has its own (the water of the
 bundled training tiles averages rgb 21 / 34 / 23, the sea of tile 3's image 2 is 17 / 17 / 16),
-so an edit comes out in the right class but the wrong shade, and a window wholly inside a large edit has no context to take the
-shade from. Colour transfer by matching means (Reinhard et al., IEEE CG&A 2001), per class and
+so an edit comes out in the right class but the wrong shade, and a window wholly inside a large
+edit has no context to take the shade from. Colour transfer by matching means (Reinhard et al., IEEE CG&A 2001), per class and
 against the whole scene, fixes the shade and keeps the generated texture:
 :func:`scene_class_means` pools each class's mean colour over the scene's unchanged pixels, and
 :func:`match_class_means` shifts each window's generated pixels of a class so that their mean is
@@ -22,6 +22,7 @@ import dataclasses
 import numpy as np
 
 from lcgan.images import to_unit
+from lcgan.scenes.windows import nodata_pixels
 
 MIN_PIXELS = 256
 """Unchanged pixels a class needs in the scene (a 16 x 16 patch) before its mean is trusted."""
@@ -64,9 +65,7 @@ def scene_class_means(scene, legend, *, window, grow) -> ClassMeans:
     for row in range(0, height, window):
         rows = min(window, height - row)
         rgb, ids, changed = scene.read_strip(row, rows, width, grow, legend)
-        known = ~changed & (ids >= 0)
-        if scene.profile.get("nodata") is not None:
-            known &= ~np.all(rgb[:3] == np.asarray(scene.profile["nodata"], rgb.dtype), axis=0)
+        known = ~changed & (ids >= 0) & ~nodata_pixels(rgb, scene.profile["nodata"])
         labels = ids[known].astype(np.int64)
         counts += np.bincount(labels, minlength=num_classes)
         for band in range(3):

@@ -34,7 +34,7 @@ from lcgan.outputs import check_output_file
 from lcgan.scenes.colors import scene_class_means
 from lcgan.scenes.provenance import probe
 from lcgan.scenes.strip_runner import run_strips
-from lcgan.scenes.windows import grow_mask, id_dtype
+from lcgan.scenes.windows import grow_mask, id_dtype, nodata_pixels
 
 _ID_ROWS = 32  # rows of landcover values mapped to ids per step (bounds int64 temporaries)
 
@@ -97,12 +97,7 @@ class _Scene:
         inside = (rows >= 0) & (rows < self.profile["height"]) & (
             np.arange(width)[None] < self.profile["width"])
         changed = grow_mask(changed & inside, grow)[grow:grow + height]
-        nodata = rgb_src.profile["nodata"]
-        if nodata is not None:
-            blank = np.ones(changed.shape, bool)
-            for band in rgb:  # band by band: no (bands, h, w) temporary
-                blank &= band == np.asarray(nodata, rgb.dtype)
-            changed &= ~blank
+        changed &= ~nodata_pixels(rgb, rgb_src.profile["nodata"])
         raw, inside = raw[grow:grow + height], inside[grow:grow + height]
         usable = inside & _valid(raw, lc_src.profile["nodata"])
         ids = np.full(raw.shape, -1, id_dtype(legend.num_classes))

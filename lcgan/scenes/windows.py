@@ -47,6 +47,16 @@ def grow_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
     return out
 
 
+def nodata_pixels(rgb: np.ndarray, nodata) -> np.ndarray:
+    """(H, W) bool: pixels whose every band of ``rgb`` (bands, H, W) equals ``nodata`` (none if
+    ``nodata`` is None); band by band, so no (bands, H, W) temporary."""
+    blank = np.full(rgb.shape[1:], nodata is not None)
+    if nodata is not None:
+        for band in rgb:
+            blank &= band == np.asarray(nodata, rgb.dtype)
+    return blank
+
+
 def id_dtype(num_classes: int) -> np.dtype:
     """Smallest signed integer dtype holding class ids ``-1 .. num_classes - 1``."""
     for dtype in (np.int8, np.int16):
